@@ -1,0 +1,14 @@
+//! Soft k-NN Playground: k-nearest-neighbours built as a stack of soft layers.
+//!
+//! Layer k gives every training point the activation
+//! `h^k = softmax(−β (d + γ Σ_{k'<k} h^{k'}))`, votes with `Y^T h^k`, and the
+//! output averages the votes of the K layers. Large β and γ recover the
+//! classical k-NN vote; β = 0 gives the class prior.
+//!
+//! The modules form layers, each using only those above it:
+//! - [`model`]: the mathematics in f64, the reference for everything else;
+//! - [`data`]: CSV tables, data sets and scenes;
+//! - the web app (`app`, wasm32 only), which alone touches the browser.
+
+pub mod data;
+pub mod model;

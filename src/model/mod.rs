@@ -1,0 +1,13 @@
+//! The soft k-NN model: checked parameters, the training set, and the f64
+//! reference computation. No I/O and no web code.
+
+mod params;
+mod soft_knn;
+mod training;
+
+pub use params::{Mode, ParamError, Params, RawParams, MAX_COORDINATE};
+pub use soft_knn::{nearest_order, softmax_of_negative, LayerTrace, Model, Trace};
+pub use training::TrainingSet;
+
+#[cfg(test)]
+mod tests;
