@@ -11,4 +11,9 @@
 //! - the web app (`app`, wasm32 only), which alone touches the browser.
 
 pub mod data;
+pub mod engine;
 pub mod model;
+pub mod render;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;

@@ -9,5 +9,6 @@ pub use params::{Mode, ParamError, Params, RawParams, MAX_COORDINATE};
 pub use soft_knn::{nearest_order, softmax_of_negative, LayerTrace, Model, Trace};
 pub use training::TrainingSet;
 
-#[cfg(test)]
+// The tests use proptest, a native-only dev-dependency.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

@@ -51,7 +51,9 @@ pub enum ParamError {
     GammaNotFinite(f64),
     #[error("gamma must be 0 or more, got {0}")]
     GammaNegative(f64),
-    #[error("k must be a whole number from 1 to the number of training points ({points}), got {k}")]
+    #[error(
+        "k must be a whole number from 1 to the number of training points ({points}), got {k}"
+    )]
     KOutOfRange { k: i64, points: usize },
     #[error("the training set is empty; at least one point is needed")]
     EmptyTrainingSet,
@@ -147,20 +149,41 @@ mod tests {
     #[test]
     fn check_accepts_valid_soft_params() {
         let params = Params::check(soft(2.5, 0.0, 3), 3).unwrap();
-        assert_eq!(params.mode(), Mode::Soft { beta: 2.5, gamma: 0.0 });
+        assert_eq!(
+            params.mode(),
+            Mode::Soft {
+                beta: 2.5,
+                gamma: 0.0
+            }
+        );
         assert_eq!(params.layers(), 3);
     }
 
     #[test]
     fn check_rejects_each_bad_value() {
         let cases = [
-            (soft(f64::INFINITY, 1.0, 1), ParamError::BetaNotFinite(f64::INFINITY)),
+            (
+                soft(f64::INFINITY, 1.0, 1),
+                ParamError::BetaNotFinite(f64::INFINITY),
+            ),
             (soft(-1.0, 1.0, 1), ParamError::BetaNegative(-1.0)),
-            (soft(1.0, f64::INFINITY, 1), ParamError::GammaNotFinite(f64::INFINITY)),
+            (
+                soft(1.0, f64::INFINITY, 1),
+                ParamError::GammaNotFinite(f64::INFINITY),
+            ),
             (soft(1.0, -0.5, 1), ParamError::GammaNegative(-0.5)),
-            (soft(1.0, 1.0, 0), ParamError::KOutOfRange { k: 0, points: 4 }),
-            (soft(1.0, 1.0, 5), ParamError::KOutOfRange { k: 5, points: 4 }),
-            (soft(1.0, 1.0, -2), ParamError::KOutOfRange { k: -2, points: 4 }),
+            (
+                soft(1.0, 1.0, 0),
+                ParamError::KOutOfRange { k: 0, points: 4 },
+            ),
+            (
+                soft(1.0, 1.0, 5),
+                ParamError::KOutOfRange { k: 5, points: 4 },
+            ),
+            (
+                soft(1.0, 1.0, -2),
+                ParamError::KOutOfRange { k: -2, points: 4 },
+            ),
         ];
         for (raw, expected) in cases {
             assert_eq!(Params::check(raw, 4), Err(expected), "for {raw:?}");
@@ -198,6 +221,9 @@ mod tests {
         assert!(message.contains("from 1 to"), "{message}");
         assert!(message.contains('9') && message.contains('4'), "{message}");
         let message = ParamError::BetaNegative(-3.0).to_string();
-        assert!(message.contains("-3") && message.contains("0 or more"), "{message}");
+        assert!(
+            message.contains("-3") && message.contains("0 or more"),
+            "{message}"
+        );
     }
 }

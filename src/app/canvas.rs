@@ -1,0 +1,48 @@
+//! Canvas helpers shared by the map views: contexts, sizes and RGBA blits.
+
+use leptos::prelude::document;
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+/// The 2D context of `canvas`, or `None` if the browser refuses one.
+pub fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
+    canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
+}
+
+/// Makes a canvas that is never attached to the page.
+pub fn detached_canvas() -> Option<HtmlCanvasElement> {
+    document().create_element("canvas").ok()?.dyn_into().ok()
+}
+
+/// Sets `canvas`'s pixel size to its CSS size times the device pixel ratio,
+/// so drawings stay sharp; returns that ratio.
+pub fn match_css_size(canvas: &HtmlCanvasElement) -> f64 {
+    let ratio = leptos::prelude::window().device_pixel_ratio().max(1.0);
+    let css_width = canvas.client_width().max(1) as f64;
+    let css_height = canvas.client_height().max(1) as f64;
+    let width = (css_width * ratio).round() as u32;
+    let height = (css_height * ratio).round() as u32;
+    if canvas.width() != width || canvas.height() != height {
+        canvas.set_width(width);
+        canvas.set_height(height);
+    }
+    ratio
+}
+
+/// Puts an RGBA buffer of `width × height` pixels on `canvas` in one call,
+/// resizing the canvas to the buffer.
+pub fn put_rgba(
+    canvas: &HtmlCanvasElement,
+    rgba: &[u8],
+    width: usize,
+    height: usize,
+) -> Option<()> {
+    if canvas.width() != width as u32 || canvas.height() != height as u32 {
+        canvas.set_width(width as u32);
+        canvas.set_height(height as u32);
+    }
+    let image =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32)
+            .ok()?;
+    context_2d(canvas)?.put_image_data(&image, 0.0, 0.0).ok()
+}

@@ -1,0 +1,375 @@
+//! The control panel: β, γ and k sliders, switches, the class for new points
+//! and the data set.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use super::state::{AppState, DataChoice};
+use crate::data::palette::{class_colour, css_hex};
+use crate::data::real::RealDataset;
+use crate::data::synthetic::{SyntheticKind, SyntheticSpec};
+use crate::model::{Params, RawParams};
+
+/// Steps of a logarithmic slider; step 0 is exactly 0.
+const LOG_STEPS: u32 = 240;
+/// After this long without slider input the gesture ends and maps refine.
+const SLIDER_QUIET: Duration = Duration::from_millis(200);
+
+/// Maps a slider step to a value: 0 at step 0, then `min … max` geometrically.
+fn step_to_value(step: u32, (min, max): (f64, f64)) -> f64 {
+    if step == 0 {
+        return 0.0;
+    }
+    let t = (step - 1) as f64 / (LOG_STEPS - 1) as f64;
+    min * (max / min).powf(t)
+}
+
+/// The slider step nearest to `value`.
+fn value_to_step(value: f64, (min, max): (f64, f64)) -> u32 {
+    if value <= 0.0 {
+        return 0;
+    }
+    let t = (value / min).ln() / (max / min).ln();
+    1 + (t.clamp(0.0, 1.0) * (LOG_STEPS - 1) as f64).round() as u32
+}
+
+/// Formats a slider value with three significant digits.
+fn format_value(value: f64) -> String {
+    if value == 0.0 {
+        "0".to_string()
+    } else if (0.01..10_000.0).contains(&value.abs()) {
+        let decimals = (2 - value.abs().log10().floor() as i32).max(0) as usize;
+        format!("{value:.decimals$}")
+    } else {
+        format!("{value:.2e}")
+    }
+}
+
+/// Which parameter a [`LogSlider`] edits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum LogParam {
+    Beta,
+    Gamma,
+}
+
+/// A logarithmic slider with its value typed beside it.
+///
+/// A typed value goes through the same check as the model's parameters; an
+/// invalid one is reported and the previous value stays in effect.
+#[component]
+pub fn LogSlider(
+    /// The parameter this slider edits.
+    param: LogParam,
+    /// The visible label.
+    label: &'static str,
+    /// The accessible name of the range input.
+    name: &'static str,
+    /// What the parameter does, shown under the slider.
+    hint: &'static str,
+) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let value = match param {
+        LogParam::Beta => state.beta,
+        LogParam::Gamma => state.gamma,
+    };
+    let range = Memo::new(move |_| {
+        let hints = state.hints.get();
+        match param {
+            LogParam::Beta => (hints.beta_min, hints.beta_max),
+            LogParam::Gamma => (hints.gamma_min, hints.gamma_max),
+        }
+    });
+    let (typed_error, set_typed_error) = signal(None::<String>);
+    let disabled = move || state.hard.get();
+    let value_name = format!("{name} value");
+    let error_id = format!("{name}-error");
+
+    let on_slide = move |event: leptos::ev::Event| {
+        if let Ok(step) = event_target_value(&event).parse::<u32>() {
+            state.continue_gesture(SLIDER_QUIET);
+            value.set(step_to_value(step, range.get_untracked()));
+            set_typed_error.set(None);
+        }
+    };
+
+    let on_type = move |event: leptos::ev::Event| {
+        let text = event_target_value(&event);
+        match parse_typed(&text, param, state) {
+            Ok(parsed) => {
+                value.set(parsed);
+                set_typed_error.set(None);
+            }
+            Err(message) => set_typed_error.set(Some(message)),
+        }
+    };
+
+    view! {
+        <div class="control">
+            <label class="control-label">
+                <span>{label}</span>
+                <input
+                    type="range"
+                    min="0"
+                    max=LOG_STEPS
+                    step="1"
+                    aria-label=name
+                    aria-valuetext=move || format_value(value.get())
+                    prop:value=move || value_to_step(value.get(), range.get()).to_string()
+                    prop:disabled=disabled
+                    on:input=on_slide
+                    on:change=move |_| state.end_gesture()
+                />
+            </label>
+            <input
+                type="text"
+                inputmode="decimal"
+                class="typed-value"
+                aria-label=value_name
+                aria-describedby=error_id.clone()
+                prop:value=move || format_value(value.get())
+                prop:disabled=disabled
+                on:change=on_type
+            />
+            <p class="hint">{hint}</p>
+            <p class="error" id=error_id role="alert">{move || typed_error.get()}</p>
+        </div>
+    }
+}
+
+/// Parses a typed β or γ and checks it with the model's own rules.
+fn parse_typed(text: &str, param: LogParam, state: AppState) -> Result<f64, String> {
+    let name = match param {
+        LogParam::Beta => "beta",
+        LogParam::Gamma => "gamma",
+    };
+    let value: f64 = text.trim().parse().map_err(|_| {
+        format!(
+            "'{}' is not a number; {name} takes a number of 0 or more, such as 2.5 or 1e-3",
+            text.trim()
+        )
+    })?;
+    let mut raw: RawParams = state.raw_params();
+    raw.hard = false;
+    raw.k = 1;
+    match param {
+        LogParam::Beta => raw.beta = value,
+        LogParam::Gamma => raw.gamma = value,
+    }
+    Params::check(raw, 1).map_err(|error| format!("{error}; the previous value is kept"))?;
+    Ok(value)
+}
+
+/// The number of layers k, from 1 to N (capped).
+#[component]
+pub fn KSlider() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <div class="control">
+            <label class="control-label">
+                <span>"k (layers)"</span>
+                <input
+                    type="range"
+                    min="1"
+                    max=move || state.k_max()
+                    step="1"
+                    aria-label="k"
+                    prop:value=move || state.k.get().to_string()
+                    on:input=move |event| {
+                        if let Ok(k) = event_target_value(&event).parse::<usize>() {
+                            state.continue_gesture(SLIDER_QUIET);
+                            state.k.set(k.clamp(1, state.k_max()));
+                        }
+                    }
+                    on:change=move |_| state.end_gesture()
+                />
+            </label>
+            <output class="typed-value" aria-label="k value">{move || state.k.get()}</output>
+            <p class="hint">"How many neighbours vote: one layer per neighbour."</p>
+        </div>
+    }
+}
+
+/// Switches for hard mode and winner-only shading.
+#[component]
+pub fn ModeSwitches() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <div class="control switches">
+            <label>
+                <input
+                    type="checkbox"
+                    prop:checked=move || state.hard.get()
+                    on:change=move |event| state.hard.set(event_target_checked(&event))
+                />
+                " Hard mode (β = γ = ∞: classical k-NN)"
+            </label>
+            <label>
+                <input
+                    type="checkbox"
+                    prop:checked=move || state.winner_only.get()
+                    on:change=move |event| state.winner_only.set(event_target_checked(&event))
+                />
+                " Winning class only"
+            </label>
+        </div>
+    }
+}
+
+/// The class given to points added on the map.
+#[component]
+pub fn ClassPicker() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let classes = move || state.scene.with(|scene| scene.class_names.clone());
+    view! {
+        <fieldset class="control class-picker">
+            <legend>"New points are"</legend>
+            {move || {
+                classes()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, name)| {
+                        let colour = css_hex(class_colour(index));
+                        view! {
+                            <label class="class-option">
+                                <input
+                                    type="radio"
+                                    name="new-class"
+                                    prop:checked=move || state.new_class.get() == index
+                                    on:change=move |_| state.new_class.set(index)
+                                />
+                                <span class="swatch" style:background-color=colour></span>
+                                {name}
+                            </label>
+                        }
+                    })
+                    .collect_view()
+            }}
+        </fieldset>
+    }
+}
+
+/// The data set menu, with seed, size, classes and noise for generated ones.
+#[component]
+pub fn DataPicker() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let synthetic = move || state.data_choice.get().is_synthetic();
+    let spec = state.synthetic_spec;
+    let set_spec = move |change: &dyn Fn(&mut SyntheticSpec)| {
+        spec.update(|s| change(s));
+        state.load_data();
+    };
+
+    view! {
+        <fieldset class="control data-picker">
+            <legend>"Data"</legend>
+            <label>
+                "Data set "
+                <select
+                    aria-label="data set"
+                    on:change=move |event| {
+                        if let Some(choice) = DataChoice::from_id(&event_target_value(&event)) {
+                            state.data_choice.set(choice);
+                            state.load_data();
+                        }
+                    }
+                    prop:value=move || state.data_choice.get().id()
+                >
+                    <optgroup label="Real">
+                        {RealDataset::ALL
+                            .iter()
+                            .map(|set| view! { <option value=set.name()>{set.label()}</option> })
+                            .collect_view()}
+                    </optgroup>
+                    <optgroup label="Generated">
+                        {SyntheticKind::ALL
+                            .iter()
+                            .map(|kind| view! { <option value=kind.name()>{kind.label()}</option> })
+                            .collect_view()}
+                    </optgroup>
+                </select>
+            </label>
+            <p class="hint source">{move || state.scene.with(|scene| scene.source.clone())}</p>
+            <div class="synthetic" class:hidden=move || !synthetic()>
+                <label>
+                    "Seed "
+                    <input
+                        type="number"
+                        min="0"
+                        aria-label="seed"
+                        prop:value=move || spec.get().seed.to_string()
+                        on:change=move |event| {
+                            match event_target_value(&event).trim().parse::<u64>() {
+                                Ok(seed) => set_spec(&|s| s.seed = seed),
+                                Err(_) => state.notice.set(Some("The seed must be a whole number of 0 or more.".into())),
+                            }
+                        }
+                    />
+                </label>
+                <button on:click=move |_| set_spec(&|s| s.seed = s.seed.wrapping_add(1))>
+                    "Regenerate"
+                </button>
+                <label>
+                    "Points "
+                    <input
+                        type="number"
+                        min="2"
+                        max="2000"
+                        aria-label="number of points"
+                        prop:value=move || spec.get().size.to_string()
+                        on:change=move |event| {
+                            match event_target_value(&event).trim().parse::<usize>() {
+                                Ok(size) if (2..=2000).contains(&size) => set_spec(&|s| s.size = size),
+                                _ => state.notice.set(Some("The number of points must be a whole number from 2 to 2000.".into())),
+                            }
+                        }
+                    />
+                </label>
+                <label>
+                    "Classes "
+                    <input
+                        type="number"
+                        min="2"
+                        max="6"
+                        aria-label="number of classes"
+                        prop:value=move || spec.get().classes.to_string()
+                        on:change=move |event| {
+                            match event_target_value(&event).trim().parse::<usize>() {
+                                Ok(classes) if (2..=6).contains(&classes) => set_spec(&|s| s.classes = classes),
+                                _ => state.notice.set(Some("The number of classes must be a whole number from 2 to 6.".into())),
+                            }
+                        }
+                    />
+                </label>
+                <label>
+                    "Noise "
+                    <input
+                        type="range"
+                        min="0"
+                        max="100"
+                        aria-label="noise"
+                        prop:value=move || ((spec.get().noise * 100.0).round() as i64).to_string()
+                        on:change=move |event| {
+                            if let Ok(percent) = event_target_value(&event).parse::<f64>() {
+                                set_spec(&|s| s.noise = (percent / 100.0).clamp(0.0, 1.0));
+                            }
+                        }
+                    />
+                </label>
+            </div>
+        </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_steps_round_trip() {
+        let range = (1e-3, 1e4);
+        for step in [0, 1, 17, 120, LOG_STEPS] {
+            assert_eq!(value_to_step(step_to_value(step, range), range), step);
+        }
+    }
+}

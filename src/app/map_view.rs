@@ -1,0 +1,500 @@
+//! The decision map: the plane coloured by `ŷ`, with axes and the training
+//! points, edited by pointer (mouse, touch, pen) and keyboard.
+
+use std::time::Duration;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use nalgebra::Point2;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use web_sys::{HtmlCanvasElement, KeyboardEvent, PointerEvent};
+
+use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba};
+use super::maps::{MapStore, Maps};
+use super::state::AppState;
+use crate::data::palette::class_colour;
+use crate::data::scene::{Scene, DOMAIN};
+use crate::render::{paint_probabilities, Shading};
+
+/// How far from a point, in CSS pixels, a press still picks it.
+const PICK_RADIUS_CSS: f64 = 12.0;
+/// A press held this long without moving removes a point (touch and pen).
+const LONG_PRESS: Duration = Duration::from_millis(600);
+/// A press that moves more than this many CSS pixels is a drag.
+const DRAG_THRESHOLD_CSS: f64 = 4.0;
+/// Arrow-key steps in plane units, without and with Shift.
+const KEY_STEP: f64 = 0.02;
+const KEY_STEP_LARGE: f64 = 0.1;
+
+/// Where the plot area sits on the canvas, in canvas pixels, after the last draw.
+#[derive(Clone, Copy, Debug, Default)]
+struct PlotFrame {
+    left: f64,
+    top: f64,
+    width: f64,
+    height: f64,
+    /// Canvas pixels per CSS pixel.
+    ratio: f64,
+}
+
+impl PlotFrame {
+    /// Maps a point of the plane to canvas pixels.
+    fn to_screen(self, p: Point2<f64>) -> (f64, f64) {
+        let (lo, hi) = DOMAIN;
+        let x = self.left + (p.x - lo) / (hi - lo) * self.width;
+        let y = self.top + (hi - p.y) / (hi - lo) * self.height;
+        (x, y)
+    }
+
+    /// Maps CSS pixels relative to the canvas to a point of the plane.
+    fn to_plane(self, css_x: f64, css_y: f64) -> Point2<f64> {
+        let (lo, hi) = DOMAIN;
+        let x = lo + (css_x * self.ratio - self.left) / self.width * (hi - lo);
+        let y = hi - (css_y * self.ratio - self.top) / self.height * (hi - lo);
+        Point2::new(x, y)
+    }
+}
+
+/// A press on a point that may become a drag or a long press.
+#[derive(Clone, Copy, Debug)]
+struct Press {
+    index: usize,
+    pointer_id: i32,
+    start_css: (f64, f64),
+    moved: bool,
+    /// Counts presses, so a long-press timer can tell whether its press is still going.
+    serial: u64,
+}
+
+#[component]
+pub fn DecisionMap() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let store = expect_context::<MapStore>();
+    let canvas_ref = NodeRef::<Canvas>::new();
+    let frame = StoredValue::new_local(PlotFrame::default());
+    let press = StoredValue::new_local(None::<Press>);
+    let press_serial = StoredValue::new(0_u64);
+    let heatmap_canvas = StoredValue::new_local(detached_canvas());
+    let (cursor, set_cursor) = signal(None::<Point2<f64>>);
+
+    // Redraws when new maps are ready or what is drawn over them changes. The
+    // scene itself is not tracked: every scene change leads to new maps.
+    Effect::new(move |_| {
+        store.version.track();
+        let selected = state.selected.get();
+        let shading = if state.winner_only.get() {
+            Shading::WinnerOnly
+        } else {
+            Shading::Confidence
+        };
+        let cursor = cursor.get();
+        let Some(canvas) = canvas_ref.get() else {
+            return;
+        };
+        let drawn = heatmap_canvas.with_value(|offscreen| {
+            state.scene.with_untracked(|scene| {
+                store.with_maps(|maps| {
+                    let view = MapDrawing {
+                        maps,
+                        scene,
+                        selected,
+                        cursor,
+                        shading,
+                    };
+                    view.draw(&canvas, offscreen.as_ref())
+                })
+            })
+        });
+        match drawn {
+            Ok(plot_frame) => {
+                // The plot area in CSS pixels, for tests and tools that place pointer events.
+                let css = [
+                    plot_frame.left,
+                    plot_frame.top,
+                    plot_frame.width,
+                    plot_frame.height,
+                ]
+                .map(|v| format!("{:.1}", v / plot_frame.ratio))
+                .join(",");
+                let _ = canvas.set_attribute("data-plot", &css);
+                frame.set_value(plot_frame);
+            }
+            Err(error) => log::error!("drawing the decision map failed: {error}"),
+        }
+    });
+
+    let pick = move |css_x: f64, css_y: f64| -> Option<usize> {
+        let frame = frame.get_value();
+        let target = (css_x * frame.ratio, css_y * frame.ratio);
+        state.scene.with_untracked(|scene| {
+            nearest_on_screen(scene, &frame, target, PICK_RADIUS_CSS * frame.ratio)
+        })
+    };
+
+    let on_pointer_down = move |event: PointerEvent| {
+        let css = (event.offset_x() as f64, event.offset_y() as f64);
+        let hit = pick(css.0, css.1);
+        if event.button() == 2 {
+            if let Some(index) = hit {
+                remove_point(state, index);
+            }
+            return;
+        }
+        if event.button() != 0 {
+            return;
+        }
+        event.prevent_default();
+        if let Some(canvas) = canvas_ref.get_untracked() {
+            let _ = canvas.focus();
+            let _ = canvas.set_pointer_capture(event.pointer_id());
+        }
+
+        let index = match hit {
+            Some(index) => index,
+            None => {
+                let at = frame.get_value().to_plane(css.0, css.1);
+                match add_point(state, at) {
+                    Some(index) => index,
+                    None => return,
+                }
+            }
+        };
+        state.selected.set(Some(index));
+        let serial = press_serial.get_value() + 1;
+        press_serial.set_value(serial);
+        press.set_value(Some(Press {
+            index,
+            pointer_id: event.pointer_id(),
+            start_css: css,
+            moved: false,
+            serial,
+        }));
+
+        let touch_like = event.pointer_type() != "mouse";
+        if touch_like && hit.is_some() {
+            set_timeout(
+                move || {
+                    let still = press.get_value();
+                    if let Some(p) = still.filter(|p| p.serial == serial && !p.moved) {
+                        press.set_value(None);
+                        state.end_gesture();
+                        remove_point(state, p.index);
+                    }
+                },
+                LONG_PRESS,
+            );
+        }
+    };
+
+    let on_pointer_move = move |event: PointerEvent| {
+        let Some(mut current) = press.get_value() else {
+            return;
+        };
+        if current.pointer_id != event.pointer_id() {
+            return;
+        }
+        let css = (event.offset_x() as f64, event.offset_y() as f64);
+        let distance = (css.0 - current.start_css.0).hypot(css.1 - current.start_css.1);
+        if !current.moved && distance < DRAG_THRESHOLD_CSS {
+            return;
+        }
+        current.moved = true;
+        press.set_value(Some(current));
+
+        let at = clamp_to_domain(frame.get_value().to_plane(css.0, css.1));
+        state.gesture.set(true);
+        state.scene.update(|scene| {
+            if let Some(point) = scene.points.get_mut(current.index) {
+                *point = at;
+            }
+        });
+    };
+
+    let on_pointer_end = move |_event: PointerEvent| {
+        if press.get_value().is_some() {
+            press.set_value(None);
+            state.end_gesture();
+        }
+    };
+
+    let on_key_down = move |event: KeyboardEvent| {
+        let step = if event.shift_key() {
+            KEY_STEP_LARGE
+        } else {
+            KEY_STEP
+        };
+        let handled = match event.key().as_str() {
+            "ArrowLeft" => move_focus(state, set_cursor, cursor, -step, 0.0),
+            "ArrowRight" => move_focus(state, set_cursor, cursor, step, 0.0),
+            "ArrowUp" => move_focus(state, set_cursor, cursor, 0.0, step),
+            "ArrowDown" => move_focus(state, set_cursor, cursor, 0.0, -step),
+            "n" | "N" => cycle_selection(state, 1),
+            "p" | "P" => cycle_selection(state, -1),
+            "Delete" | "Backspace" => {
+                if let Some(index) = state.selected.get_untracked() {
+                    remove_point(state, index);
+                }
+                true
+            }
+            "Enter" | "+" => {
+                let at = cursor
+                    .get_untracked()
+                    .unwrap_or_else(|| Point2::new(0.0, 0.0));
+                if let Some(index) = add_point(state, at) {
+                    state.selected.set(Some(index));
+                }
+                true
+            }
+            "Escape" => {
+                state.selected.set(None);
+                set_cursor.set(None);
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            event.prevent_default();
+        }
+    };
+
+    view! {
+        <canvas
+            node_ref=canvas_ref
+            class="decision-map"
+            role="img"
+            aria-label="decision map"
+            aria-describedby="map-help"
+            tabindex="0"
+            on:pointerdown=on_pointer_down
+            on:pointermove=on_pointer_move
+            on:pointerup=on_pointer_end
+            on:pointercancel=on_pointer_end
+            on:contextmenu=|event| event.prevent_default()
+            on:keydown=on_key_down
+            on:blur=move |_| set_cursor.set(None)
+        ></canvas>
+    }
+}
+
+/// Everything one draw of the decision map needs.
+struct MapDrawing<'a> {
+    maps: &'a Maps,
+    scene: &'a Scene,
+    selected: Option<usize>,
+    cursor: Option<Point2<f64>>,
+    shading: Shading,
+}
+
+impl MapDrawing<'_> {
+    /// Draws background, heatmap, axes and points; returns where the plot area went.
+    fn draw(
+        &self,
+        canvas: &HtmlCanvasElement,
+        offscreen: Option<&HtmlCanvasElement>,
+    ) -> Result<PlotFrame, String> {
+        let ratio = match_css_size(canvas);
+        let font = |size: f64| ("sans-serif", size * ratio);
+        let backend = CanvasBackend::with_canvas_object(canvas.clone())
+            .ok_or("the canvas has no 2D context")?;
+        let root = backend.into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+
+        let (lo, hi) = DOMAIN;
+        let mut chart = ChartBuilder::on(&root)
+            .margin((10.0 * ratio) as u32)
+            .x_label_area_size((42.0 * ratio) as u32)
+            .y_label_area_size((52.0 * ratio) as u32)
+            .build_cartesian_2d(lo..hi, lo..hi)
+            .map_err(|e| e.to_string())?;
+        let (x_pixels, y_pixels) = chart.plotting_area().get_pixel_range();
+        let frame = PlotFrame {
+            left: x_pixels.start as f64,
+            top: y_pixels.start as f64,
+            width: (x_pixels.end - x_pixels.start) as f64,
+            height: (y_pixels.end - y_pixels.start) as f64,
+            ratio,
+        };
+
+        self.draw_heatmap(canvas, offscreen, &frame);
+
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(self.scene.x_label.as_str())
+            .y_desc(self.scene.y_label.as_str())
+            .label_style(font(12.0))
+            .axis_desc_style(font(14.0))
+            .draw()
+            .map_err(|e| e.to_string())?;
+
+        let radius = (5.0 * ratio) as i32;
+        let points = self.scene.points.iter().zip(&self.scene.labels);
+        chart
+            .draw_series(points.clone().map(|(p, &label)| {
+                let [r, g, b] = class_colour(label);
+                Circle::new((p.x, p.y), radius, RGBColor(r, g, b).filled())
+            }))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(points.map(|(p, _)| {
+                Circle::new(
+                    (p.x, p.y),
+                    radius,
+                    BLACK.stroke_width(ratio.max(1.0) as u32),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+
+        if let Some(p) = self.selected.and_then(|i| self.scene.points.get(i)) {
+            let ring = BLACK.stroke_width((2.5 * ratio) as u32);
+            chart
+                .draw_series([Circle::new((p.x, p.y), radius * 2, ring)])
+                .map_err(|e| e.to_string())?;
+        }
+        if let Some(c) = self.cursor {
+            let style = BLACK.mix(0.7).stroke_width(ratio.max(1.0) as u32);
+            let arm = 0.05;
+            chart
+                .draw_series([
+                    PathElement::new([(c.x - arm, c.y), (c.x + arm, c.y)], style),
+                    PathElement::new([(c.x, c.y - arm), (c.x, c.y + arm)], style),
+                ])
+                .map_err(|e| e.to_string())?;
+        }
+
+        root.present().map_err(|e| e.to_string())?;
+        Ok(frame)
+    }
+
+    /// Paints `ŷ` into an RGBA buffer, puts it on the detached canvas in one
+    /// call, and scales that onto the plot area.
+    fn draw_heatmap(
+        &self,
+        canvas: &HtmlCanvasElement,
+        offscreen: Option<&HtmlCanvasElement>,
+        frame: &PlotFrame,
+    ) {
+        let (Some(map), Some(offscreen), Some(context)) =
+            (self.maps.decision.as_ref(), offscreen, context_2d(canvas))
+        else {
+            return;
+        };
+        let colours: Vec<[u8; 3]> = (0..map.classes).map(class_colour).collect();
+        let mut rgba = vec![0; map.grid.cells() * 4];
+        paint_probabilities(&map.output, map.classes, &colours, self.shading, &mut rgba);
+        if put_rgba(offscreen, &rgba, map.grid.columns, map.grid.rows).is_none() {
+            return;
+        }
+        context.set_image_smoothing_enabled(true);
+        let _ = context.draw_image_with_html_canvas_element_and_dw_and_dh(
+            offscreen,
+            frame.left,
+            frame.top,
+            frame.width,
+            frame.height,
+        );
+    }
+}
+
+/// The point drawn nearest to `target` (canvas pixels), if within `radius`.
+fn nearest_on_screen(
+    scene: &Scene,
+    frame: &PlotFrame,
+    target: (f64, f64),
+    radius: f64,
+) -> Option<usize> {
+    scene
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, y) = frame.to_screen(*p);
+            (i, (x - target.0).hypot(y - target.1))
+        })
+        .filter(|&(_, distance)| distance <= radius)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+fn clamp_to_domain(p: Point2<f64>) -> Point2<f64> {
+    let (lo, hi) = DOMAIN;
+    Point2::new(p.x.clamp(lo, hi), p.y.clamp(lo, hi))
+}
+
+/// Adds a point of the current class; returns its index.
+fn add_point(state: AppState, at: Point2<f64>) -> Option<usize> {
+    let at = clamp_to_domain(at);
+    let class = state.new_class.get_untracked();
+    let mut index = None;
+    state.scene.update(|scene| {
+        if class < scene.class_names.len() {
+            scene.points.push(at);
+            scene.labels.push(class);
+            index = Some(scene.points.len() - 1);
+        }
+    });
+    index
+}
+
+/// Removes a point, keeping at least one so the model stays defined.
+fn remove_point(state: AppState, index: usize) {
+    let count = state.scene.with_untracked(|scene| scene.points.len());
+    if count <= 1 {
+        state.notice.set(Some(
+            "The last point cannot be removed: the model needs at least one training point.".into(),
+        ));
+        return;
+    }
+    if index >= count {
+        return;
+    }
+    state.scene.update(|scene| {
+        scene.points.remove(index);
+        scene.labels.remove(index);
+    });
+    state.selected.set(None);
+    let k_max = state.k_max();
+    if state.k.get_untracked() > k_max {
+        state.k.set(k_max);
+    }
+}
+
+/// Moves the selected point, or the keyboard crosshair when none is selected.
+fn move_focus(
+    state: AppState,
+    set_cursor: WriteSignal<Option<Point2<f64>>>,
+    cursor: ReadSignal<Option<Point2<f64>>>,
+    dx: f64,
+    dy: f64,
+) -> bool {
+    if let Some(index) = state.selected.get_untracked() {
+        state.continue_gesture(Duration::from_millis(300));
+        state.scene.update(|scene| {
+            if let Some(point) = scene.points.get_mut(index) {
+                *point = clamp_to_domain(Point2::new(point.x + dx, point.y + dy));
+            }
+        });
+    } else {
+        let from = cursor
+            .get_untracked()
+            .unwrap_or_else(|| Point2::new(0.0, 0.0));
+        set_cursor.set(Some(clamp_to_domain(Point2::new(from.x + dx, from.y + dy))));
+    }
+    true
+}
+
+/// Selects the next (`step` = 1) or previous (−1) point.
+fn cycle_selection(state: AppState, step: isize) -> bool {
+    let count = state.scene.with_untracked(|scene| scene.points.len()) as isize;
+    if count == 0 {
+        return true;
+    }
+    let next = match state.selected.get_untracked() {
+        Some(index) => (index as isize + step).rem_euclid(count),
+        None if step > 0 => 0,
+        None => count - 1,
+    };
+    state.selected.set(Some(next as usize));
+    true
+}

@@ -1,0 +1,266 @@
+//! Computing the maps: a coarse pass within one frame after every change, then
+//! the full resolution spread over later frames once the gesture stops.
+//!
+//! Every input (a drag step, a slider step) marks the maps stale and asks for
+//! an animation frame. That frame computes a coarse decision map, sized from
+//! the measured cost so that it fits the frame budget, and draws it. When no
+//! gesture is going on, a [`FineJob`] then computes the full-resolution maps a
+//! few rows per frame, so no frame blocks the page for long.
+
+use leptos::prelude::*;
+
+use super::state::AppState;
+use crate::data::scene::DOMAIN;
+use crate::engine::{DirectEngine, Grid, MapEngine, MapOutput};
+use crate::model::{Model, RawParams, TrainingSet};
+
+/// Cells per side of the decision map at full resolution.
+pub const FULL_RESOLUTION: usize = 200;
+/// Cells per side of each layer map at full resolution.
+pub const LAYER_RESOLUTION: usize = 64;
+/// Coarse maps never go below this many cells per side.
+const COARSE_MIN: usize = 24;
+/// Compute time allowed in one frame, leaving the rest of 16 ms for drawing.
+const FRAME_BUDGET_MS: f64 = 10.0;
+/// Cost estimate before the first measurement, in ns per cell·point·layer.
+const INITIAL_NS_PER_UNIT: f64 = 15.0;
+
+/// The maps on screen and how they were made.
+#[derive(Default)]
+pub struct Maps {
+    /// `ŷ` over the plane.
+    pub decision: Option<MapOutput>,
+    /// Each layer's vote `Y^T h^k` over the plane.
+    pub layers: Option<MapOutput>,
+    /// Cells per side of the decision map on screen.
+    pub resolution: usize,
+    /// Milliseconds of the last coarse pass, or of the whole fine job.
+    pub compute_ms: f64,
+}
+
+/// Full-resolution maps under construction, for one fixed scene and parameters.
+struct FineJob {
+    training: TrainingSet,
+    raw: RawParams,
+    decision: MapOutput,
+    layers: MapOutput,
+    decision_rows_done: usize,
+    layer_rows_done: usize,
+    compute_ms: f64,
+}
+
+/// The scheduler's own state, kept outside the reactive graph.
+struct Scheduler {
+    engine: DirectEngine,
+    frame_requested: bool,
+    stale: bool,
+    job: Option<FineJob>,
+    ns_per_unit: f64,
+}
+
+/// Handle to the maps and their scheduler; `version` changes when new maps are ready.
+#[derive(Clone, Copy)]
+pub struct MapStore {
+    maps: StoredValue<Maps, LocalStorage>,
+    scheduler: StoredValue<Scheduler, LocalStorage>,
+    pub version: RwSignal<u64>,
+}
+
+impl MapStore {
+    pub fn new() -> MapStore {
+        MapStore {
+            maps: StoredValue::new_local(Maps::default()),
+            scheduler: StoredValue::new_local(Scheduler {
+                engine: DirectEngine::default(),
+                frame_requested: false,
+                stale: true,
+                job: None,
+                ns_per_unit: INITIAL_NS_PER_UNIT,
+            }),
+            version: RwSignal::new(0),
+        }
+    }
+
+    /// Runs `f` on the maps currently on screen.
+    pub fn with_maps<R>(&self, f: impl FnOnce(&Maps) -> R) -> R {
+        self.maps.with_value(f)
+    }
+
+    /// Marks the maps stale after a change and asks for a frame.
+    pub fn invalidate(&self, state: AppState) {
+        self.scheduler.update_value(|s| {
+            s.stale = true;
+            s.job = None;
+        });
+        self.request_frame(state);
+    }
+
+    fn request_frame(&self, state: AppState) {
+        let already = self.scheduler.with_value(|s| s.frame_requested);
+        if already {
+            return;
+        }
+        self.scheduler.update_value(|s| s.frame_requested = true);
+        let store = *self;
+        request_animation_frame(move || store.run_frame(state));
+    }
+
+    fn run_frame(&self, state: AppState) {
+        self.scheduler.update_value(|s| s.frame_requested = false);
+        let stale = self.scheduler.with_value(|s| s.stale);
+        if stale {
+            self.coarse_pass(state);
+        } else {
+            self.continue_fine_job();
+        }
+        let more = self.scheduler.with_value(|s| s.job.is_some());
+        if more {
+            self.request_frame(state);
+        }
+    }
+
+    /// Computes a decision map that fits the frame budget, with its layer maps.
+    fn coarse_pass(&self, state: AppState) {
+        self.scheduler.update_value(|s| s.stale = false);
+        let raw = state.raw_params();
+        let training = match state.scene.with_untracked(|scene| scene.training_set()) {
+            Ok(training) => training,
+            Err(error) => return self.publish_failure(state, &error.to_string()),
+        };
+        let model = match Model::new(&training, raw) {
+            Ok(model) => model,
+            Err(error) => return self.publish_failure(state, &error.to_string()),
+        };
+
+        let units_per_cell = (training.len() * model.params().layers()) as f64;
+        let ns_per_unit = self.scheduler.with_value(|s| s.ns_per_unit);
+        let affordable_cells = FRAME_BUDGET_MS * 1e6 / (ns_per_unit * units_per_cell);
+        let resolution = (affordable_cells.sqrt() as usize).clamp(COARSE_MIN, FULL_RESOLUTION);
+
+        let grid = Grid::square(DOMAIN, resolution);
+        let mut map = MapOutput::new(grid, training.classes(), model.params().layers(), true);
+        let started = now_ms();
+        self.scheduler
+            .update_value(|s| s.engine.evaluate(&model, &mut map));
+        let elapsed = now_ms() - started;
+        self.record_cost(elapsed, grid.cells() as f64 * units_per_cell);
+        log::debug!("coarse map {resolution}x{resolution} in {elapsed:.1} ms");
+
+        let full = resolution == FULL_RESOLUTION;
+        self.maps.update_value(|maps| {
+            maps.decision = Some(map.clone());
+            maps.layers = Some(map);
+            maps.resolution = resolution;
+            maps.compute_ms = elapsed;
+        });
+        self.version.update(|v| *v += 1);
+
+        let gesture = state.gesture.get_untracked();
+        if !full && !gesture {
+            let classes = training.classes();
+            let layers = model.params().layers();
+            let job = FineJob {
+                decision: MapOutput::new(
+                    Grid::square(DOMAIN, FULL_RESOLUTION),
+                    classes,
+                    layers,
+                    false,
+                ),
+                layers: MapOutput::new(
+                    Grid::square(DOMAIN, LAYER_RESOLUTION),
+                    classes,
+                    layers,
+                    true,
+                ),
+                training,
+                raw,
+                decision_rows_done: 0,
+                layer_rows_done: 0,
+                compute_ms: 0.0,
+            };
+            self.scheduler.update_value(|s| s.job = Some(job));
+        }
+    }
+
+    /// Computes rows of the full-resolution maps until the frame budget is spent.
+    fn continue_fine_job(&self) {
+        let finished = self.scheduler.try_update_value(|s| {
+            let job = s.job.as_mut()?;
+            let Ok(model) = Model::new(&job.training, job.raw) else {
+                s.job = None;
+                return None;
+            };
+            let started = now_ms();
+            while now_ms() - started < FRAME_BUDGET_MS {
+                if job.layer_rows_done < LAYER_RESOLUTION {
+                    let rows = job.layer_rows_done..job.layer_rows_done + 4;
+                    s.engine
+                        .evaluate_rows(&model, &mut job.layers, rows.clone());
+                    job.layer_rows_done = rows.end;
+                } else if job.decision_rows_done < FULL_RESOLUTION {
+                    let rows =
+                        job.decision_rows_done..(job.decision_rows_done + 4).min(FULL_RESOLUTION);
+                    s.engine
+                        .evaluate_rows(&model, &mut job.decision, rows.clone());
+                    job.decision_rows_done = rows.end;
+                } else {
+                    break;
+                }
+            }
+            job.compute_ms += now_ms() - started;
+            let done = job.decision_rows_done >= FULL_RESOLUTION
+                && job.layer_rows_done >= LAYER_RESOLUTION;
+            if done {
+                s.job.take()
+            } else {
+                None
+            }
+        });
+
+        if let Some(Some(job)) = finished {
+            log::debug!(
+                "full-resolution maps in {:.1} ms of compute",
+                job.compute_ms
+            );
+            self.maps.update_value(|maps| {
+                maps.decision = Some(job.decision);
+                maps.layers = Some(job.layers);
+                maps.resolution = FULL_RESOLUTION;
+                maps.compute_ms = job.compute_ms;
+            });
+            self.version.update(|v| *v += 1);
+        }
+    }
+
+    fn record_cost(&self, elapsed_ms: f64, units: f64) {
+        // Very short passes measure the timer's resolution more than the work.
+        if elapsed_ms >= 1.0 {
+            let measured = elapsed_ms * 1e6 / units;
+            self.scheduler
+                .update_value(|s| s.ns_per_unit = 0.5 * s.ns_per_unit + 0.5 * measured);
+        }
+    }
+
+    fn publish_failure(&self, state: AppState, message: &str) {
+        state.notice.set(Some(message.to_string()));
+        self.maps.update_value(|maps| {
+            maps.decision = None;
+            maps.layers = None;
+        });
+        self.version.update(|v| *v += 1);
+    }
+}
+
+impl Default for MapStore {
+    fn default() -> Self {
+        MapStore::new()
+    }
+}
+
+/// Milliseconds from the page's time origin, or 0 where no clock is available.
+pub fn now_ms() -> f64 {
+    window()
+        .performance()
+        .map(|performance| performance.now())
+        .unwrap_or(0.0)
+}

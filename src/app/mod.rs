@@ -1,0 +1,127 @@
+//! The web app (wasm32 only): Leptos components over the model, data and
+//! rendering modules. Only this module touches the browser.
+
+mod canvas;
+mod controls;
+mod layer_strip;
+mod map_view;
+mod maps;
+mod state;
+
+use leptos::prelude::*;
+
+use controls::{ClassPicker, DataPicker, KSlider, LogParam, LogSlider, ModeSwitches};
+use layer_strip::LayerStrip;
+use map_view::DecisionMap;
+use maps::MapStore;
+use state::AppState;
+
+/// Installs the panic hook and the logger, then mounts the app on the page.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let level = if cfg!(debug_assertions) {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    // A second logger cannot be installed; the first one keeps working.
+    let _ = console_log::init_with_level(level);
+    mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    let state = AppState::new();
+    let store = MapStore::new();
+    provide_context(state);
+    provide_context(store);
+
+    // Every change to the scene or the parameters makes the maps stale. The
+    // gesture flag is tracked too: when it falls, the full resolution is due.
+    Effect::new(move |_| {
+        state.scene.track();
+        state.beta.track();
+        state.gamma.track();
+        state.k.track();
+        state.hard.track();
+        state.gesture.track();
+        store.invalidate(state);
+    });
+
+    view! {
+        <header>
+            <h1>"Soft k-NN Playground"</h1>
+            <p class="tagline">
+                "k-nearest neighbours as a stack of soft layers: layer k picks the k-th nearest point, softly."
+            </p>
+        </header>
+        <main>
+            <section class="map-panel">
+                // The data attributes let tests and benchmarks wait for a settled map.
+                <div
+                    class="map-frame"
+                    data-version=move || store.version.get()
+                    data-resolution=move || { store.version.get(); store.with_maps(|maps| maps.resolution) }
+                    data-points=move || state.scene.with(|scene| scene.points.len())
+                >
+                    <DecisionMap />
+                </div>
+                <p id="map-help" class="hint">
+                    "Click empty space to add a point; drag a point to move it; right-click or long-press a point to remove it. "
+                    "Keyboard: focus the map, N and P select points, arrow keys move the selection or a crosshair, Enter adds a point at the crosshair, Delete removes the selected point, Escape clears."
+                </p>
+                <p class="selection" aria-live="polite">{move || selection_text(state)}</p>
+                <p class="notice" role="status">{move || state.notice.get()}</p>
+                <p class="timing">
+                    {move || {
+                        store.version.get();
+                        store.with_maps(|maps| format!(
+                            "map {0}×{0} cells, computed in {1:.0} ms",
+                            maps.resolution,
+                            maps.compute_ms,
+                        ))
+                    }}
+                </p>
+            </section>
+            <section class="controls" aria-label="controls">
+                <LogSlider
+                    param=LogParam::Beta
+                    label="β (sharpness)"
+                    name="beta"
+                    hint="0: every point weighs the same. Large: each layer picks one point."
+                />
+                <LogSlider
+                    param=LogParam::Gamma
+                    label="γ (suppression)"
+                    name="gamma"
+                    hint="Penalty on points earlier layers picked. Small: a layer can pick the same point again."
+                />
+                <KSlider />
+                <ModeSwitches />
+                <ClassPicker />
+                <DataPicker />
+            </section>
+        </main>
+        <LayerStrip />
+    }
+}
+
+/// Describes the selected point for the status line, e.g.
+/// "Selected: point 3 (setosa) at (-0.61, -0.72)"; numbering starts at 1.
+fn selection_text(state: AppState) -> String {
+    let Some(index) = state.selected.get() else {
+        return "No point selected.".to_string();
+    };
+    state.scene.with(|scene| {
+        let (Some(point), Some(&label)) = (scene.points.get(index), scene.labels.get(index)) else {
+            return "No point selected.".to_string();
+        };
+        let class = scene.class_names.get(label).map_or("?", String::as_str);
+        format!(
+            "Selected: point {} ({class}) at ({:.3}, {:.3})",
+            index + 1,
+            point.x,
+            point.y
+        )
+    })
+}

@@ -1,0 +1,170 @@
+//! The app's state: one signal per setting, shared through context.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::data::real::RealDataset;
+use crate::data::scene::{ScaleHints, Scene};
+use crate::data::synthetic::{self, SyntheticKind, SyntheticSpec};
+use crate::model::RawParams;
+
+/// Where the scene's points come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataChoice {
+    Real(RealDataset),
+    Synthetic(SyntheticKind),
+}
+
+impl DataChoice {
+    /// A stable id for the data set menu: `iris`, `moons`, …
+    pub fn id(self) -> &'static str {
+        match self {
+            DataChoice::Real(set) => set.name(),
+            DataChoice::Synthetic(kind) => kind.name(),
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<DataChoice> {
+        RealDataset::from_name(id)
+            .map(DataChoice::Real)
+            .or_else(|| SyntheticKind::from_name(id).map(DataChoice::Synthetic))
+    }
+
+    pub fn is_synthetic(self) -> bool {
+        matches!(self, DataChoice::Synthetic(_))
+    }
+}
+
+/// The largest k the slider offers: more layers than this add little to the
+/// lesson and multiply the work of every redraw.
+pub const K_SLIDER_MAX: usize = 30;
+
+/// Every setting of the app as a signal; `Copy`, so handlers capture it freely.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub scene: RwSignal<Scene>,
+    /// Slider ranges, set from the data's scale when a data set loads.
+    pub hints: RwSignal<ScaleHints>,
+    pub beta: RwSignal<f64>,
+    pub gamma: RwSignal<f64>,
+    pub k: RwSignal<usize>,
+    pub hard: RwSignal<bool>,
+    pub winner_only: RwSignal<bool>,
+    /// Class given to points added by clicking.
+    pub new_class: RwSignal<usize>,
+    /// The point that keyboard commands act on, highlighted on the map.
+    pub selected: RwSignal<Option<usize>>,
+    /// True while a drag or slider move is going on: maps are drawn coarse.
+    pub gesture: RwSignal<bool>,
+    pub data_choice: RwSignal<DataChoice>,
+    pub synthetic_spec: RwSignal<SyntheticSpec>,
+    /// A message for the lecturer about the last action that failed, if any.
+    pub notice: RwSignal<Option<String>>,
+    gesture_end: StoredValue<Option<TimeoutHandle>>,
+}
+
+impl AppState {
+    pub fn new() -> AppState {
+        let choice = DataChoice::Real(RealDataset::Iris);
+        let spec = SyntheticSpec {
+            seed: 1,
+            size: 200,
+            classes: 3,
+            noise: 0.2,
+        };
+        let scene = load_scene(choice, &spec);
+        let hints = scene.scale_hints();
+        AppState {
+            beta: RwSignal::new(hints.beta_default),
+            gamma: RwSignal::new(hints.gamma_default),
+            k: RwSignal::new(5.min(scene.points.len()).max(1)),
+            hints: RwSignal::new(hints),
+            scene: RwSignal::new(scene),
+            hard: RwSignal::new(false),
+            winner_only: RwSignal::new(false),
+            new_class: RwSignal::new(0),
+            selected: RwSignal::new(None),
+            gesture: RwSignal::new(false),
+            data_choice: RwSignal::new(choice),
+            synthetic_spec: RwSignal::new(spec),
+            notice: RwSignal::new(None),
+            gesture_end: StoredValue::new(None),
+        }
+    }
+
+    /// The parameters as the sliders hold them, before the model checks them.
+    pub fn raw_params(&self) -> RawParams {
+        RawParams {
+            beta: self.beta.get(),
+            gamma: self.gamma.get(),
+            k: self.k.get() as i64,
+            hard: self.hard.get(),
+        }
+    }
+
+    /// The k slider's upper end: N, capped at [`K_SLIDER_MAX`].
+    pub fn k_max(&self) -> usize {
+        self.scene
+            .with(|scene| scene.points.len())
+            .clamp(1, K_SLIDER_MAX)
+    }
+
+    /// Loads the chosen data set, resetting β and γ to its scale and clearing the selection.
+    pub fn load_data(&self) {
+        let scene = load_scene(
+            self.data_choice.get_untracked(),
+            &self.synthetic_spec.get_untracked(),
+        );
+        let hints = scene.scale_hints();
+        let classes = scene.class_names.len();
+        self.beta.set(hints.beta_default);
+        self.gamma.set(hints.gamma_default);
+        self.hints.set(hints);
+        self.selected.set(None);
+        self.new_class
+            .update(|c| *c = (*c).min(classes.saturating_sub(1)));
+        self.scene.set(scene);
+        let k_max = self.k_max();
+        self.k.update(|k| *k = (*k).clamp(1, k_max));
+        self.notice.set(None);
+    }
+
+    /// Marks a gesture as going on; it ends `quiet` after the last call.
+    ///
+    /// Sliders send no event when the user stops, so the end of a gesture is
+    /// the moment input has been quiet for a short while.
+    pub fn continue_gesture(&self, quiet: Duration) {
+        if !self.gesture.get_untracked() {
+            self.gesture.set(true);
+        }
+        if let Some(handle) = self.gesture_end.get_value() {
+            handle.clear();
+        }
+        let gesture = self.gesture;
+        let handle = set_timeout_with_handle(move || gesture.set(false), quiet).ok();
+        self.gesture_end.set_value(handle);
+    }
+
+    /// Ends a gesture at once, for example when the pointer is released.
+    pub fn end_gesture(&self) {
+        if let Some(handle) = self.gesture_end.get_value() {
+            handle.clear();
+        }
+        self.gesture_end.set_value(None);
+        self.gesture.set(false);
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState::new()
+    }
+}
+
+fn load_scene(choice: DataChoice, spec: &SyntheticSpec) -> Scene {
+    match choice {
+        DataChoice::Real(set) => set.load(),
+        DataChoice::Synthetic(kind) => synthetic::generate(kind, spec),
+    }
+}

@@ -1,0 +1,370 @@
+//! Evaluation of the model over a grid of map cells, in f32.
+//!
+//! Every map in the app comes from a [`MapEngine`]. The engine here is the
+//! direct one: each cell computes every layer's softmax over all N training
+//! points, so a redraw costs `cells · N · K` exponentials.
+//!
+//! NOTE: with β·γ ≫ 1 and many layers the model itself is ill-conditioned
+//! where a layer splits its mass between points: a change of 1e-7 in the
+//! query moved ŷ by 0.09 in the f64 reference (N = 20, β = 117, γ = 5.4,
+//! K = 12). There the f32 engine can differ from the f64 reference by several
+//! percent. The tests bound the error at 1e-4 only where β·γ ≤ 1 or γ = 0.
+
+use std::ops::Range;
+
+use nalgebra::Point2;
+
+use crate::model::{nearest_order, Mode, Model};
+
+/// A rectangle of the plane cut into `columns × rows` cells; row 0 is the top.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Grid {
+    pub x_range: (f64, f64),
+    pub y_range: (f64, f64),
+    pub columns: usize,
+    pub rows: usize,
+}
+
+impl Grid {
+    /// A square grid of `resolution × resolution` cells over `domain × domain`.
+    pub fn square(domain: (f64, f64), resolution: usize) -> Grid {
+        Grid {
+            x_range: domain,
+            y_range: domain,
+            columns: resolution,
+            rows: resolution,
+        }
+    }
+
+    pub fn cells(&self) -> usize {
+        self.columns * self.rows
+    }
+
+    /// The centre of cell (`column`, `row`) in plane coordinates.
+    pub fn cell_centre(&self, column: usize, row: usize) -> Point2<f64> {
+        let (x0, x1) = self.x_range;
+        let (y0, y1) = self.y_range;
+        let x = x0 + (column as f64 + 0.5) / self.columns as f64 * (x1 - x0);
+        let y = y1 - (row as f64 + 0.5) / self.rows as f64 * (y1 - y0);
+        Point2::new(x, y)
+    }
+}
+
+/// Class probabilities over a grid: `ŷ`, and optionally each layer's vote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapOutput {
+    pub grid: Grid,
+    pub classes: usize,
+    pub layers: usize,
+    /// `ŷ` per cell, row-major, `classes` values per cell.
+    pub output: Vec<f32>,
+    /// `Y^T h^k` per layer, then per cell: `layers · cells · classes` values,
+    /// or empty when the caller did not ask for layer maps.
+    pub layer_votes: Vec<f32>,
+}
+
+impl MapOutput {
+    /// Zeroed output for `grid`; `with_layers` also keeps each layer's vote.
+    pub fn new(grid: Grid, classes: usize, layers: usize, with_layers: bool) -> MapOutput {
+        let cells = grid.cells();
+        let layer_votes = if with_layers {
+            vec![0.0; layers * cells * classes]
+        } else {
+            Vec::new()
+        };
+        MapOutput {
+            grid,
+            classes,
+            layers,
+            output: vec![0.0; cells * classes],
+            layer_votes,
+        }
+    }
+
+    /// The votes of layer `layer` (0-based) for every cell, if they were kept.
+    pub fn layer(&self, layer: usize) -> Option<&[f32]> {
+        let size = self.grid.cells() * self.classes;
+        self.layer_votes.get(layer * size..(layer + 1) * size)
+    }
+}
+
+/// Anything that fills a [`MapOutput`] for a model.
+///
+/// Work is given in row ranges so that a caller can spread a large map over
+/// several frames. `out` must have been made for this model's class count and
+/// layer count.
+pub trait MapEngine {
+    fn evaluate_rows(&mut self, model: &Model, out: &mut MapOutput, rows: Range<usize>);
+
+    /// Fills the whole map.
+    fn evaluate(&mut self, model: &Model, out: &mut MapOutput) {
+        let rows = out.grid.rows;
+        self.evaluate_rows(model, out, 0..rows);
+    }
+}
+
+/// The direct engine: f32 arithmetic, all N points in every layer of every cell.
+#[derive(Debug, Default)]
+pub struct DirectEngine {
+    squared_distances: Vec<f32>,
+    residual: Vec<f32>,
+    weights: Vec<f32>,
+    votes: Vec<f32>,
+    vote_sum: Vec<f32>,
+}
+
+impl MapEngine for DirectEngine {
+    fn evaluate_rows(&mut self, model: &Model, out: &mut MapOutput, rows: Range<usize>) {
+        let training = model.training();
+        let n = training.len();
+        let classes = out.classes;
+        let layers = model.params().layers();
+        assert_eq!(classes, training.classes(), "output made for this model");
+        assert_eq!(layers, out.layers, "output made for this model");
+
+        let points: Vec<(f32, f32)> = training
+            .points()
+            .iter()
+            .map(|p| (p.x as f32, p.y as f32))
+            .collect();
+        let labels = training.labels();
+        self.squared_distances.resize(n, 0.0);
+        self.residual.resize(n, 0.0);
+        self.weights.resize(n, 0.0);
+        self.votes.resize(classes, 0.0);
+        self.vote_sum.resize(classes, 0.0);
+        let cells = out.grid.cells();
+        let keep_layers = !out.layer_votes.is_empty();
+
+        for row in rows {
+            for column in 0..out.grid.columns {
+                let centre = out.grid.cell_centre(column, row);
+                let (qx, qy) = (centre.x as f32, centre.y as f32);
+                for (d, &(px, py)) in self.squared_distances.iter_mut().zip(&points) {
+                    *d = (px - qx) * (px - qx) + (py - qy) * (py - qy);
+                }
+
+                let cell = row * out.grid.columns + column;
+                self.vote_sum.fill(0.0);
+                self.residual.fill(0.0);
+                let hard_order = match model.params().mode() {
+                    Mode::Hard => Some(nearest_k(&self.squared_distances, layers)),
+                    Mode::Soft { .. } => None,
+                };
+
+                for layer in 0..layers {
+                    self.votes.fill(0.0);
+                    match (model.params().mode(), &hard_order) {
+                        (Mode::Hard, Some(order)) => self.votes[labels[order[layer]]] = 1.0,
+                        (Mode::Soft { beta, gamma }, _) => {
+                            self.soft_layer(beta as f32, gamma as f32, labels)
+                        }
+                        (Mode::Hard, None) => unreachable!("hard order computed above"),
+                    }
+                    for (sum, vote) in self.vote_sum.iter_mut().zip(&self.votes) {
+                        *sum += vote;
+                    }
+                    if keep_layers {
+                        let start = (layer * cells + cell) * classes;
+                        out.layer_votes[start..start + classes].copy_from_slice(&self.votes);
+                    }
+                }
+
+                let scale = 1.0 / layers as f32;
+                let start = cell * classes;
+                for (slot, sum) in out.output[start..start + classes]
+                    .iter_mut()
+                    .zip(&self.vote_sum)
+                {
+                    *slot = sum * scale;
+                }
+            }
+        }
+    }
+}
+
+impl DirectEngine {
+    /// One soft layer: `h = softmax(−β (d + γ S))`, its vote into `votes`, and `S += h`.
+    fn soft_layer(&mut self, beta: f32, gamma: f32, labels: &[usize]) {
+        let mut smallest = f32::INFINITY;
+        for ((w, d), s) in self
+            .weights
+            .iter_mut()
+            .zip(&self.squared_distances)
+            .zip(&self.residual)
+        {
+            *w = d + gamma * s;
+            smallest = smallest.min(*w);
+        }
+
+        // Subtracting the smallest score keeps every exponent ≤ 0 and the largest term at 1.
+        let mut total = 0.0;
+        for w in self.weights.iter_mut() {
+            *w = (-beta * (*w - smallest)).exp();
+            total += *w;
+        }
+
+        let scale = 1.0 / total;
+        for ((w, s), &label) in self
+            .weights
+            .iter()
+            .zip(self.residual.iter_mut())
+            .zip(labels)
+        {
+            let h = w * scale;
+            *s += h;
+            self.votes[label] += h;
+        }
+    }
+}
+
+/// The `k` nearest training indices in order, ties broken by the lower index.
+fn nearest_k(squared_distances: &[f32], k: usize) -> Vec<usize> {
+    let as_f64: Vec<f64> = squared_distances.iter().map(|&d| d as f64).collect();
+    let mut order = nearest_order(&as_f64);
+    order.truncate(k);
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use nalgebra::Point2;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::model::{RawParams, TrainingSet};
+
+    fn random_training(rng: &mut ChaCha8Rng, points: usize, classes: usize) -> TrainingSet {
+        let coordinates = (0..points)
+            .map(|_| Point2::new(rng.gen_range(-0.9..0.9), rng.gen_range(-0.9..0.9)))
+            .collect();
+        let labels = (0..points).map(|_| rng.gen_range(0..classes)).collect();
+        TrainingSet::new(coordinates, labels, classes).unwrap()
+    }
+
+    /// Largest difference between the engine's map and the f64 model at every cell.
+    fn max_error_against_reference(model: &Model, resolution: usize) -> f64 {
+        let grid = Grid::square((-1.0, 1.0), resolution);
+        let classes = model.training().classes();
+        let layers = model.params().layers();
+        let mut out = MapOutput::new(grid, classes, layers, true);
+        DirectEngine::default().evaluate(model, &mut out);
+
+        let mut worst: f64 = 0.0;
+        for row in 0..grid.rows {
+            for column in 0..grid.columns {
+                let cell = row * grid.columns + column;
+                let trace = model.trace(grid.cell_centre(column, row)).unwrap();
+                for c in 0..classes {
+                    let got = out.output[cell * classes + c] as f64;
+                    worst = worst.max((got - trace.output[c]).abs());
+                    for (layer, expected) in trace.layers.iter().enumerate() {
+                        let vote = out.layer(layer).unwrap()[cell * classes + c] as f64;
+                        worst = worst.max((vote - expected.vote[c]).abs());
+                    }
+                }
+            }
+        }
+        worst
+    }
+
+    fn random_soft_model_params(
+        rng: &mut ChaCha8Rng,
+        points: usize,
+        beta_gamma_max: f64,
+    ) -> RawParams {
+        let beta: f64 = 10f64.powf(rng.gen_range(-2.0..3.0));
+        RawParams {
+            beta,
+            gamma: rng.gen_range(0.0..beta_gamma_max / beta),
+            k: rng.gen_range(1..=points as i64),
+            hard: false,
+        }
+    }
+
+    /// With β·γ ≤ 1 a change in one layer's activations shrinks on its way to
+    /// the next, so f32 rounding cannot grow across layers.
+    #[test]
+    fn soft_map_matches_f64_reference_when_well_conditioned() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..8 {
+            let points = rng.gen_range(1..40);
+            let classes = rng.gen_range(2..5);
+            let training = random_training(&mut rng, points, classes);
+            let raw = random_soft_model_params(&mut rng, points, 1.0);
+            let model = Model::new(&training, raw).unwrap();
+            let error = max_error_against_reference(&model, 12);
+            assert!(
+                error < 1e-4,
+                "error {error} for {raw:?} with {points} points"
+            );
+        }
+    }
+
+    #[test]
+    fn soft_map_without_suppression_matches_f64_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for _ in 0..8 {
+            let points = rng.gen_range(1..40);
+            let training = random_training(&mut rng, points, 3);
+            let mut raw = random_soft_model_params(&mut rng, points, 1.0);
+            raw.gamma = 0.0;
+            let model = Model::new(&training, raw).unwrap();
+            let error = max_error_against_reference(&model, 12);
+            assert!(
+                error < 1e-4,
+                "error {error} for {raw:?} with {points} points"
+            );
+        }
+    }
+
+    #[test]
+    fn hard_map_matches_f64_reference() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..6 {
+            let points = rng.gen_range(1..40);
+            let training = random_training(&mut rng, points, 3);
+            let raw = RawParams {
+                beta: 0.0,
+                gamma: 0.0,
+                k: rng.gen_range(1..=points as i64),
+                hard: true,
+            };
+            let model = Model::new(&training, raw).unwrap();
+            // Random points almost surely have no distance ties closer than f32 can resolve.
+            let error = max_error_against_reference(&model, 12);
+            assert!(error < 1e-6, "error {error} for k = {}", raw.k);
+        }
+    }
+
+    #[test]
+    fn grid_centres_run_top_left_to_bottom_right() {
+        let grid = Grid::square((-1.0, 1.0), 4);
+        assert_eq!(grid.cell_centre(0, 0), Point2::new(-0.75, 0.75));
+        assert_eq!(grid.cell_centre(3, 3), Point2::new(0.75, -0.75));
+    }
+
+    #[test]
+    fn row_ranges_fill_the_same_map_as_one_call() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let training = random_training(&mut rng, 20, 3);
+        let raw = RawParams {
+            beta: 5.0,
+            gamma: 1.0,
+            k: 4,
+            hard: false,
+        };
+        let model = Model::new(&training, raw).unwrap();
+        let grid = Grid::square((-1.0, 1.0), 10);
+        let mut whole = MapOutput::new(grid, 3, 4, true);
+        let mut pieces = MapOutput::new(grid, 3, 4, true);
+        let mut engine = DirectEngine::default();
+
+        engine.evaluate(&model, &mut whole);
+        engine.evaluate_rows(&model, &mut pieces, 0..3);
+        engine.evaluate_rows(&model, &mut pieces, 3..10);
+
+        assert_eq!(whole, pieces);
+    }
+}
