@@ -129,10 +129,10 @@ impl Table {
     }
 }
 
-fn assert_close(actual: f64, expected: f64, what: &str) {
+fn assert_close(actual: f64, expected: f64, quantity: &str) {
     assert!(
         (actual - expected).abs() <= 1e-15,
-        "{what}: got {actual}, expected {expected}"
+        "{quantity}: got {actual}, expected {expected}"
     );
 }
 
@@ -217,8 +217,8 @@ fn beta_zero_gives_class_prior() {
     assert_close(table.value(0, "p_b"), 0.25, "prior of b");
 }
 
-/// Points on the x axis; from the query (2.2, 0) the nearest are, in order,
-/// row 3 (b), row 4 (a), row 2 (b), row 5 (a), row 1 (a).
+/// Points on the x axis. Seen from the query (2.2, 0), the data rows in order of
+/// distance are row 3 (b), row 4 (a), row 2 (b), row 5 (a) and row 1 (a).
 const LINE: &str = "x,y,label\n0,0,a\n1,0,b\n2,0,b\n3,0,a\n4,0,a\n";
 
 #[test]

@@ -35,8 +35,8 @@ mod cli {
 
     const USAGE_HINT: &str = "run 'softknn predict --help' for usage";
 
-    /// Exit status for every input or usage error.
-    const EXIT_INVALID_INPUT: u8 = 2;
+    /// Exit status for every error: invalid input, a usage mistake or a failed write.
+    const EXIT_ERROR: u8 = 2;
 
     #[derive(Debug, Parser)]
     #[command(
@@ -145,8 +145,8 @@ Errors: one line starting with 'softknn: ' on standard error, and exit status 2.
         let cli = match Cli::try_parse() {
             Ok(cli) => cli,
             Err(error) if !error.use_stderr() => {
-                // --help and --version: printed on standard output. A failed write
-                // (a closed pipe) is not worth reporting.
+                // clap reports --help and --version as errors that print to standard
+                // output. A failed write, such as to a closed pipe, is ignored.
                 let _ = error.print();
                 return ExitCode::SUCCESS;
             }
@@ -156,7 +156,8 @@ Errors: one line starting with 'softknn: ' on standard error, and exit status 2.
         let Command::Predict(args) = cli.command;
         match predict(&args) {
             Ok(()) => ExitCode::SUCCESS,
-            // The reader went away (`softknn … | head`): nothing is left to say.
+            // The reading end of the pipe was closed, as in `softknn … | head`, so
+            // the rest of the output is not wanted.
             Err(CliError::Write(error)) if error.kind() == io::ErrorKind::BrokenPipe => {
                 ExitCode::SUCCESS
             }
@@ -167,7 +168,7 @@ Errors: one line starting with 'softknn: ' on standard error, and exit status 2.
     fn report(error: &CliError) -> ExitCode {
         // `eprintln!` would panic if standard error were closed.
         let _ = writeln!(io::stderr(), "softknn: {error}");
-        ExitCode::from(EXIT_INVALID_INPUT)
+        ExitCode::from(EXIT_ERROR)
     }
 
     /// Returns clap's message on one line, without its "error: " prefix and usage.
@@ -331,10 +332,12 @@ Errors: one line starting with 'softknn: ' on standard error, and exit status 2.
         writer.flush().map_err(CliError::Write)
     }
 
+    /// Keeps the io::Error of a failed write, so that a closed pipe can be recognised.
     fn write_error(error: csv::Error) -> CliError {
+        let message = error.to_string();
         match error.into_kind() {
-            csv::ErrorKind::Io(error) => CliError::Write(error),
-            other => CliError::Write(io::Error::other(format!("{other:?}"))),
+            csv::ErrorKind::Io(io_error) => CliError::Write(io_error),
+            _ => CliError::Write(io::Error::other(message)),
         }
     }
 }

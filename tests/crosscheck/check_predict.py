@@ -13,7 +13,7 @@ nearest training point) is compared with scikit-learn's brute-force
 KNeighborsClassifier.predict_proba on the iris data and on seeded random data,
 and with a NumPy hard reference that breaks distance ties by training row.
 
-Usage: check_predict.py SOFTKNN_BINARY [--iris PATH] [--seed N] [--soft-scenes N]
+Usage: check_predict.py SOFTKNN_BINARY [--iris PATH] [--seed N] [--soft-scenes N] [--hard-scenes N]
 
 The script prints one line per group of scenes and ends with
 "crosscheck: N passed, M failed", where each scene counts once. It exits with
@@ -126,9 +126,10 @@ def untied_queries(scene: Scene) -> np.ndarray:
     """Return a mask of the queries whose K-th and (K+1)-th distances are clearly apart.
 
     scikit-learn may order tied or nearly tied neighbours differently from the
-    row order that softknn uses, and it computes distances with the expansion
-    |x|^2 - 2 x.q + |q|^2, whose rounding error grows with |x|^2 + |q|^2. A
-    gap below 1e-9 of that magnitude counts as a tie.
+    row order that softknn uses. Its euclidean_distances (version 1.9.1, pinned
+    in requirements.txt) computes dot(x, x) - 2 dot(x, q) + dot(q, q), whose
+    rounding error grows with |x|^2 + |q|^2. A gap below 1e-9 of that magnitude
+    counts as a tie.
     """
     n = len(scene.train)
     if scene.k == n:
@@ -177,7 +178,8 @@ def write_scene(scene: Scene, directory: Path) -> tuple[Path, Path]:
 def run_softknn(binary: Path, scene: Scene, directory: Path) -> tuple[list[str], np.ndarray]:
     """Run `softknn predict` on the scene and return the output header and values.
 
-    Raises RuntimeError with the binary's message if it exits with an error.
+    Raises RuntimeError with the binary's message if it exits with an error, and
+    if its output is not a CSV table of numbers under a header.
     """
     train_path, query_path = write_scene(scene, directory)
     command = [str(binary), "predict", "--train", str(train_path), "--query", str(query_path)]
@@ -194,9 +196,16 @@ def run_softknn(binary: Path, scene: Scene, directory: Path) -> tuple[list[str],
         raise RuntimeError(f"softknn exited with {completed.returncode}: {completed.stderr.strip()}")
 
     rows = list(csv.reader(io.StringIO(completed.stdout)))
+    if not rows:
+        raise RuntimeError("softknn printed no header")
     header, body = rows[0], rows[1:]
-    values = np.array([[float(text) for text in row] for row in body]).reshape(len(body), len(header))
-    return header, values
+    if any(len(row) != len(header) for row in body):
+        raise RuntimeError("softknn printed a row whose field count differs from the header's")
+    try:
+        values = np.array([[float(text) for text in row] for row in body], dtype=float)
+    except ValueError as error:
+        raise RuntimeError(f"softknn printed a field that is not a number: {error}") from error
+    return header, values.reshape(len(body), len(header))
 
 
 def expected_header(scene: Scene) -> list[str]:
@@ -212,12 +221,12 @@ def compare(
     scene: Scene,
     tally: Tally,
     reference: tuple[np.ndarray, np.ndarray],
-    sklearn: tuple[np.ndarray, np.ndarray] | None = None,
+    sklearn_check: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Run one scene and record whether every printed value matches the references.
 
-    `reference` is (y_hat, votes) for every query. `sklearn`, if given, is
-    (mask of compared queries, class fractions of those queries).
+    `reference` is (y_hat, votes) for every query. `sklearn_check`, if given, is
+    (mask of the queries to compare, scikit-learn's class fractions for them).
     """
     problems = []
     with tempfile.TemporaryDirectory(prefix="softknn-crosscheck-") as directory:
@@ -240,8 +249,8 @@ def compare(
         difference = np.abs(values[:, 2:] - expected)
         if not np.array_equal(values[:, :2], scene.queries):
             problems.append("the echoed x, y differ from the query coordinates")
-        if sklearn is not None:
-            mask, proba = sklearn
+        if sklearn_check is not None:
+            mask, proba = sklearn_check
             sklearn_difference = np.abs(values[mask, 2 : 2 + classes] - proba)
             difference = np.concatenate([difference.ravel(), sklearn_difference.ravel()])
         tally.values_compared += difference.size
@@ -274,9 +283,9 @@ def random_soft_scene(rng: np.random.Generator, number: int) -> Scene:
     """Draw a soft-mode scene at a random scale from 1e-6 to 1e6.
 
     beta and gamma are drawn relative to the typical squared distance, so their
-    effect does not depend on the scale. Most scenes are soft, with beta times
-    the typical squared distance from 1e-2 to 10^3.5. A quarter are close to
-    hard mode, with that product up to 1e8. A few take beta = 0 or gamma = 0.
+    effect does not depend on the scale. In three quarters of the scenes, beta
+    times the typical squared distance is from 1e-2 to 10^3.5. In the others it
+    is from 10^3.5 to 1e8, close to hard mode. A few take beta = 0 or gamma = 0.
     """
     scale = 10.0 ** rng.uniform(-6, 6)
     offset = rng.normal(size=2) * scale * rng.choice([0.0, 1.0, 10.0])
@@ -298,7 +307,10 @@ def random_soft_scene(rng: np.random.Generator, number: int) -> Scene:
     gamma = 0.0 if rng.random() < 0.1 else 10.0 ** rng.uniform(-3, 2) * typical
     k = int(rng.integers(1, n + 1))
     return Scene(
-        name=f"soft scene {number} (N={n}, C={len(class_names)}, K={k}, beta={beta:.3g}, gamma={gamma:.3g}, scale={scale:.2g})",
+        name=(
+            f"soft scene {number} (N={n}, C={len(class_names)}, K={k}, "
+            f"beta={beta:.3g}, gamma={gamma:.3g}, scale={scale:.2g})"
+        ),
         train=train,
         labels=labels,
         class_names=class_names,
@@ -378,9 +390,9 @@ def rounding_sensitivity(
 def check_soft(binary: Path, rng: np.random.Generator, scenes: int) -> tuple[Tally, int]:
     """Compare random soft scenes with the NumPy reference; return the tally and redraws.
 
-    A scene whose reference moves by more than a tenth of the tolerance under a
-    change of summation order is too sensitive to rounding to test at that
-    tolerance, so it is drawn again.
+    A scene whose reference moves by more than a tenth of the tolerance under
+    changes as small as rounding cannot be tested at that tolerance, so it is
+    drawn again.
     """
     tally = Tally()
     redrawn = 0
@@ -399,7 +411,10 @@ def check_soft(binary: Path, rng: np.random.Generator, scenes: int) -> tuple[Tal
 
 
 def check_hard_iris(binary: Path, iris: Path, rng: np.random.Generator) -> tuple[Tally, list[str]]:
-    """Compare hard mode on iris with scikit-learn for several K; return the kept counts."""
+    """Compare hard mode on iris with scikit-learn for several K.
+
+    Returns the tally and, for each K, the count of untied queries.
+    """
     tally = Tally()
     notes = []
     if not iris.is_file():
@@ -418,17 +433,17 @@ def check_hard_iris(binary: Path, iris: Path, rng: np.random.Generator) -> tuple
 
 
 def check_hard_random(binary: Path, rng: np.random.Generator, scenes: int) -> tuple[Tally, int, int]:
-    """Compare hard mode on random scenes; return the tally and the kept and total queries."""
+    """Compare hard mode on random scenes; return the tally, the untied and all queries."""
     tally = Tally()
-    kept = total = 0
+    untied = total = 0
     for number in range(scenes):
         scene = random_hard_scene(rng, number, on_grid=number % 2 == 1)
         mask = untied_queries(scene)
-        kept += int(mask.sum())
+        untied += int(mask.sum())
         total += len(mask)
         proba = sklearn_proba(scene, scene.queries[mask])
         compare(binary, scene, tally, hard_reference(scene), (mask, proba))
-    return tally, kept, total
+    return tally, untied, total
 
 
 def report(group: str, tally: Tally, detail: str = "") -> None:
@@ -469,18 +484,18 @@ def main() -> int:
         f"{redrawn} scenes redrawn as too sensitive to rounding for the tolerance",
     )
 
-    iris, kept_by_k = check_hard_iris(args.binary, args.iris, rng)
+    iris, untied_by_k = check_hard_iris(args.binary, args.iris, rng)
     report(
         "hard mode vs scikit-learn, iris",
         iris,
-        "untied queries compared with scikit-learn, by K: " + ", ".join(kept_by_k),
+        "untied queries compared with scikit-learn, by K: " + ", ".join(untied_by_k),
     )
 
-    hard, kept, total = check_hard_random(args.binary, rng, args.hard_scenes)
+    hard, untied, total = check_hard_random(args.binary, rng, args.hard_scenes)
     report(
         "hard mode vs scikit-learn, random scenes",
         hard,
-        f"{kept} of {total} queries untied and compared with scikit-learn",
+        f"{untied} of {total} queries untied and compared with scikit-learn",
     )
 
     passed = soft.passed + iris.passed + hard.passed

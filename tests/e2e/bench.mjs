@@ -1,0 +1,107 @@
+// Browser benchmark of the release build: input-to-pixels time for β slider
+// steps and a point drag, the time for the full-resolution map to settle
+// after the gesture, and the longest main-thread task.
+//   node tests/e2e/bench.mjs [--scene iris|lecture]
+// The lecture scene is 300 blobs points in 4 classes with k = 10.
+import { launchChromium, mapState, openApp, plotArea, serveDist, toPage, waitForSettledMap } from './harness.mjs';
+
+const sceneName = process.argv.includes('--scene') ? process.argv[process.argv.indexOf('--scene') + 1] : 'iris';
+
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(label, times) {
+  return `${label}: n=${times.length} p50=${percentile(times, 50).toFixed(1)} ms p95=${percentile(times, 95).toFixed(1)} ms max=${Math.max(...times).toFixed(1)} ms`;
+}
+
+// Runs `act` in the page, then waits for a new map version and the frame that shows it.
+async function timeInput(page, act, argument) {
+  return page.evaluate(
+    async ({ actSource, argument }) => {
+      const frame = document.querySelector('.map-frame');
+      const before = frame.dataset.version;
+      const started = performance.now();
+      new Function('argument', actSource)(argument);
+      await new Promise((resolve) => {
+        const check = () => (frame.dataset.version !== before ? resolve() : requestAnimationFrame(check));
+        check();
+      });
+      await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+      return performance.now() - started;
+    },
+    { actSource: act, argument },
+  );
+}
+
+const server = await serveDist();
+const browser = await launchChromium();
+try {
+  const { page } = await openApp(browser, server.url);
+  if (sceneName === 'lecture') {
+    await page.getByRole('combobox', { name: 'data set' }).selectOption('blobs');
+    for (const [name, value] of [['number of points', '300'], ['number of classes', '4']]) {
+      const input = page.getByRole('spinbutton', { name });
+      await input.fill(value);
+      await input.press('Enter');
+    }
+    const k = page.getByRole('slider', { name: 'k' });
+    await k.evaluate((slider) => {
+      slider.value = '10';
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+      slider.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+  }
+  await waitForSettledMap(page, -1);
+  const state = await mapState(page);
+  console.log(`scene ${sceneName}: ${state.points} points, k = ${await page.getByRole('slider', { name: 'k' }).inputValue()}`);
+
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
+
+  const sliderSteps = [];
+  const stepSource = `
+    const slider = document.querySelector('input[aria-label="beta"]');
+    slider.value = String(Number(slider.value) + argument);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));`;
+  for (let i = 0; i < 30; i += 1) sliderSteps.push(await timeInput(page, stepSource, i < 15 ? -2 : 2));
+  let settleStart = Date.now();
+  await waitForSettledMap(page, -1);
+  const sliderSettle = Date.now() - settleStart;
+
+  // Drag the first point in 30 steps along a diagonal.
+  await page.getByRole('img', { name: 'decision map' }).focus();
+  await page.keyboard.press('n');
+  const text = await page.locator('.selection').textContent();
+  const [, x, y] = /at \((-?[\d.]+), (-?[\d.]+)\)/.exec(text).map(Number);
+  const area = await plotArea(page);
+  const start = toPage(area, x, y);
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  const dragSteps = [];
+  const moveSource = `
+    const canvas = document.querySelector('canvas.decision-map');
+    const box = canvas.getBoundingClientRect();
+    canvas.dispatchEvent(new PointerEvent('pointermove', { bubbles: true, pointerId: 1, pointerType: 'mouse',
+      clientX: argument.x, clientY: argument.y, isPrimary: true }));`;
+  for (let i = 1; i <= 30; i += 1) {
+    dragSteps.push(await timeInput(page, moveSource, { x: start.x + i * 3, y: start.y - i * 2 }));
+  }
+  await page.mouse.up();
+  settleStart = Date.now();
+  await waitForSettledMap(page, -1);
+  const dragSettle = Date.now() - settleStart;
+
+  const longTasks = await page.evaluate(() => window.longTasks);
+  console.log(summary('beta slider step, input to pixels', sliderSteps));
+  console.log(`beta slider: full resolution ${sliderSettle} ms after the last step`);
+  console.log(summary('drag step, input to pixels', dragSteps));
+  console.log(`drag: full resolution ${dragSettle} ms after release`);
+  console.log(`main-thread tasks over 50 ms: ${longTasks.length}, longest ${longTasks.length ? Math.max(...longTasks).toFixed(0) : 0} ms`);
+} finally {
+  await browser.close();
+  await server.close();
+}
