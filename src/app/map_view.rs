@@ -11,7 +11,7 @@ use plotters_canvas::CanvasBackend;
 use web_sys::{HtmlCanvasElement, KeyboardEvent, PointerEvent};
 
 use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba};
-use super::maps::{MapStore, Maps};
+use super::maps::{now_ms, MapStore, Maps};
 use super::state::AppState;
 use crate::data::palette::class_colour;
 use crate::data::scene::{Scene, DOMAIN};
@@ -92,6 +92,7 @@ pub fn DecisionMap() -> impl IntoView {
         let Some(canvas) = canvas_ref.get() else {
             return;
         };
+        let started = now_ms();
         let drawn = heatmap_canvas.with_value(|offscreen| {
             state.scene.with_untracked(|scene| {
                 store.with_maps(|maps| {
@@ -118,6 +119,7 @@ pub fn DecisionMap() -> impl IntoView {
                 .map(|v| format!("{:.1}", v / plot_frame.ratio))
                 .join(",");
                 let _ = canvas.set_attribute("data-plot", &css);
+                let _ = canvas.set_attribute("data-draw-ms", &format!("{:.1}", now_ms() - started));
                 frame.set_value(plot_frame);
             }
             Err(error) => log::error!("drawing the decision map failed: {error}"),

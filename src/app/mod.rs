@@ -63,6 +63,7 @@ fn App() -> impl IntoView {
                     data-version=move || store.version.get()
                     data-resolution=move || { store.version.get(); store.with_maps(|maps| maps.resolution) }
                     data-points=move || state.scene.with(|scene| scene.points.len())
+                    data-compute-ms=move || { store.version.get(); store.with_maps(|maps| format!("{:.1}", maps.compute_ms)) }
                 >
                     <DecisionMap />
                 </div>

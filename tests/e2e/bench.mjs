@@ -12,26 +12,56 @@ function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function summary(label, times) {
-  return `${label}: n=${times.length} p50=${percentile(times, 50).toFixed(1)} ms p95=${percentile(times, 95).toFixed(1)} ms max=${Math.max(...times).toFixed(1)} ms`;
+function summary(label, samples) {
+  const line = (name, values) =>
+    `${name} p50=${percentile(values, 50).toFixed(1)} p95=${percentile(values, 95).toFixed(1)} max=${Math.max(...values).toFixed(1)} ms`;
+  return [
+    `${label} (n=${samples.length}, coarse grid ${percentile(samples.map((s) => s.resolution), 50)} cells a side):`,
+    `  input to pixels: ${line('', samples.map((s) => s.total))}`,
+    `  compute:         ${line('', samples.map((s) => s.compute))}`,
+    `  draw:            ${line('', samples.map((s) => s.draw))}`,
+  ].join('\n');
 }
 
-// Runs `act` in the page, then waits for a new map version and the frame that shows it.
-async function timeInput(page, act, argument) {
+// Applies one input in the page (a β slider step or a pointer move on the
+// map), then waits for a new map version and the frame that shows it.
+async function timeInput(page, kind, argument) {
   return page.evaluate(
-    async ({ actSource, argument }) => {
+    async ({ kind, argument }) => {
       const frame = document.querySelector('.map-frame');
       const before = frame.dataset.version;
       const started = performance.now();
-      new Function('argument', actSource)(argument);
-      await new Promise((resolve) => {
-        const check = () => (frame.dataset.version !== before ? resolve() : requestAnimationFrame(check));
-        check();
+      if (kind === 'beta-step') {
+        const slider = document.querySelector('input[aria-label="beta"]');
+        slider.value = String(Number(slider.value) + argument);
+        slider.dispatchEvent(new Event('input', { bubbles: true }));
+      } else {
+        const canvas = document.querySelector('canvas.decision-map');
+        canvas.dispatchEvent(new PointerEvent('pointermove', {
+          bubbles: true, pointerId: 1, pointerType: 'mouse', clientX: argument.x, clientY: argument.y, isPrimary: true,
+        }));
+      }
+      // The new version is set in the same animation frame that draws the
+      // map; a zero timeout from there runs after that frame is painted.
+      await new Promise((resolve, reject) => {
+        const observer = new MutationObserver(() => {
+          if (frame.dataset.version !== before) {
+            observer.disconnect();
+            setTimeout(resolve, 0);
+          }
+        });
+        observer.observe(frame, { attributes: true, attributeFilter: ['data-version'] });
+        setTimeout(() => reject(new Error(`no new map 5 s after ${kind}`)), 5000);
       });
-      await new Promise((resolve) => requestAnimationFrame(() => resolve()));
-      return performance.now() - started;
+      const canvas = document.querySelector('canvas.decision-map');
+      return {
+        total: performance.now() - started,
+        compute: Number(frame.dataset.computeMs),
+        draw: Number(canvas.dataset.drawMs),
+        resolution: Number(frame.dataset.resolution),
+      };
     },
-    { actSource: act, argument },
+    { kind, argument },
   );
 }
 
@@ -63,11 +93,7 @@ try {
   });
 
   const sliderSteps = [];
-  const stepSource = `
-    const slider = document.querySelector('input[aria-label="beta"]');
-    slider.value = String(Number(slider.value) + argument);
-    slider.dispatchEvent(new Event('input', { bubbles: true }));`;
-  for (let i = 0; i < 30; i += 1) sliderSteps.push(await timeInput(page, stepSource, i < 15 ? -2 : 2));
+  for (let i = 0; i < 30; i += 1) sliderSteps.push(await timeInput(page, 'beta-step', i < 15 ? -2 : 2));
   let settleStart = Date.now();
   await waitForSettledMap(page, -1);
   const sliderSettle = Date.now() - settleStart;
@@ -82,13 +108,8 @@ try {
   await page.mouse.move(start.x, start.y);
   await page.mouse.down();
   const dragSteps = [];
-  const moveSource = `
-    const canvas = document.querySelector('canvas.decision-map');
-    const box = canvas.getBoundingClientRect();
-    canvas.dispatchEvent(new PointerEvent('pointermove', { bubbles: true, pointerId: 1, pointerType: 'mouse',
-      clientX: argument.x, clientY: argument.y, isPrimary: true }));`;
   for (let i = 1; i <= 30; i += 1) {
-    dragSteps.push(await timeInput(page, moveSource, { x: start.x + i * 3, y: start.y - i * 2 }));
+    dragSteps.push(await timeInput(page, 'pointer-move', { x: start.x + i * 6, y: start.y - i * 4 }));
   }
   await page.mouse.up();
   settleStart = Date.now();
