@@ -5,7 +5,7 @@ mod params;
 mod soft_knn;
 mod training;
 
-pub use params::{Mode, ParamError, Params, RawParams, MAX_COORDINATE};
+pub use params::{Mode, ParamError, Params, RawParams, Suppression, MAX_COORDINATE};
 pub use soft_knn::{nearest_order, softmax_of_negative, LayerTrace, Model, Trace};
 pub use training::TrainingSet;
 

@@ -33,6 +33,38 @@ pub enum Mode {
     Hard,
 }
 
+/// How a layer keeps away from the training points that earlier layers selected.
+///
+/// | Variant          | Layer k, with `S^k_n = Σ_{k'<k} h^{k'}_n`                    | Uses γ |
+/// | ---------------- | ------------------------------------------------------------ | ------ |
+/// | `Additive`       | `h^k = softmax_n(−β (d_n + γ S^k_n))`                         | yes    |
+/// | `Multiplicative` | `h^k_n ∝ exp(−β d_n) · Π_{k'<k} (1 − h^{k'}_n)`               | no     |
+///
+/// The additive rule is the one of the lecture note. The multiplicative rule
+/// is the one of Neural Nearest Neighbors Networks (Plötz and Roth, 2018): the
+/// logits carry over from layer to layer and each layer adds `ln(1 − h^k_n)`.
+/// Because `ln(1 − h) ≈ −h` for small h, the additive rule with `γ = 1/β` is
+/// its first-order version.
+///
+/// Hard mode selects the k-th nearest point directly and ignores the rule.
+///
+/// NOTE: in the multiplicative rule a large β does not lead to hard k-NN.
+/// With `w_n = exp(−β d_n)` and `Z = Σ w`, layer 2 weighs point n by
+/// `w_n (Z − w_n) / Z`. For the nearest point (1) and the second nearest (2)
+/// the difference is `(w_1 − w_2)(Z − w_1 − w_2) / Z ≥ 0`, so the nearest
+/// point keeps at least the weight of the second. Once `β (d_(2) − d_(1))` is
+/// large, layer 2 splits its mass evenly between the two, and so do the
+/// following layers until a third point catches up. Only a point whose
+/// `h^k_n` is exactly 1 in exact arithmetic is never selected again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Suppression {
+    /// The penalty `β γ S^k_n` is subtracted from each logit.
+    #[default]
+    Additive,
+    /// Each logit carries `Σ_{k'<k} ln(1 − h^{k'}_n)`; γ is unused.
+    Multiplicative,
+}
+
 /// Checked parameters: only [`Params::check`] makes them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Params {
@@ -96,6 +128,22 @@ impl Params {
     /// K, the number of layers.
     pub fn layers(&self) -> usize {
         self.layers
+    }
+
+    /// Returns raw values that [`Params::check`] turns back into these
+    /// parameters; hard mode gives β = γ = ∞.
+    pub fn to_raw(&self) -> RawParams {
+        let (beta, gamma, hard) = match self.mode {
+            Mode::Soft { beta, gamma } => (beta, gamma, false),
+            Mode::Hard => (f64::INFINITY, f64::INFINITY, true),
+        };
+        RawParams {
+            beta,
+            gamma,
+            // K ≤ N, and N fits in memory, so it fits in an i64.
+            k: self.layers as i64,
+            hard,
+        }
     }
 }
 

@@ -11,10 +11,14 @@
 //! votes with `Y^T h^k`, and the output averages the votes of the K layers:
 //! `ŷ = (1/K) Σ_k Y^T h^k`. Hard mode is the limit β = γ = ∞ computed
 //! directly: layer k is one-hot on the k-th nearest training point.
+//!
+//! The penalty `γ S^k_n` is the additive suppression rule. The model also
+//! offers the multiplicative rule, `h^k_n ∝ exp(−β d_n) Π_{k'<k} (1 − h^{k'}_n)`
+//! (see [`Suppression`]).
 
 use nalgebra::{DVector, Point2};
 
-use super::params::{coordinate_in_range, Mode, ParamError, Params, RawParams};
+use super::params::{coordinate_in_range, Mode, ParamError, Params, RawParams, Suppression};
 use super::training::TrainingSet;
 
 /// A training set with checked parameters, ready to answer queries.
@@ -22,6 +26,7 @@ use super::training::TrainingSet;
 pub struct Model<'a> {
     training: &'a TrainingSet,
     params: Params,
+    suppression: Suppression,
 }
 
 /// One layer's quantities at one query.
@@ -51,10 +56,28 @@ pub struct Trace {
 }
 
 impl<'a> Model<'a> {
-    /// Checks `raw` against the training set and builds the model.
+    /// Checks `raw` against the training set and builds the model with the
+    /// additive suppression rule.
     pub fn new(training: &'a TrainingSet, raw: RawParams) -> Result<Model<'a>, ParamError> {
         let params = Params::check(raw, training.len())?;
-        Ok(Model { training, params })
+        Ok(Model {
+            training,
+            params,
+            suppression: Suppression::Additive,
+        })
+    }
+
+    /// Returns the model with `suppression` as its rule for soft layers.
+    pub fn with_suppression(self, suppression: Suppression) -> Model<'a> {
+        Model {
+            suppression,
+            ..self
+        }
+    }
+
+    /// The suppression rule of the soft layers; hard mode ignores it.
+    pub fn suppression(&self) -> Suppression {
+        self.suppression
     }
 
     pub fn training(&self) -> &TrainingSet {
@@ -79,11 +102,15 @@ impl<'a> Model<'a> {
                 .iter()
                 .map(|p| nalgebra::distance_squared(p, &query)),
         );
-        let activations = match self.params.mode() {
-            Mode::Soft { beta, gamma } => {
-                soft_activations(&squared_distances, beta, gamma, self.params.layers())
+        let layers = self.params.layers();
+        let activations = match (self.params.mode(), self.suppression) {
+            (Mode::Soft { beta, gamma }, Suppression::Additive) => {
+                soft_activations(&squared_distances, beta, gamma, layers)
             }
-            Mode::Hard => hard_activations(&squared_distances, self.params.layers()),
+            (Mode::Soft { beta, .. }, Suppression::Multiplicative) => {
+                multiplicative_activations(&squared_distances, beta, layers)
+            }
+            (Mode::Hard, _) => hard_activations(&squared_distances, layers),
         };
 
         Ok(self.assemble(squared_distances, activations))
@@ -139,6 +166,112 @@ fn soft_activations(d: &DVector<f64>, beta: f64, gamma: f64, layers: usize) -> V
         activations.push(activation);
     }
     activations
+}
+
+/// Computes `h^1 … h^K` with the multiplicative suppression rule.
+///
+/// Each point carries `c_n = Σ_{k'<k} ln(1 − h^{k'}_n)`, so layer k is
+/// `softmax_n(−β d_n + c_n)`. A carry of −∞ marks a point that a layer
+/// selected completely, and such a point gets weight exactly 0.
+///
+/// A point's carry becomes −∞ only when every other point's logit is −∞ in
+/// that layer, so each layer uses up at most one point. With K ≤ N at least
+/// one point is therefore still available in every layer. Should every carry
+/// be −∞ all the same, the layer clears the carries and starts a new round
+/// over all points, as a k-NN classifier that runs out of points would.
+///
+/// NOTE: `−β (d_n − d_ref)` overflows to −∞ once it is below −1.8e308, which
+/// takes coordinates near 1e150 at β = 1e8. The point is then treated as
+/// having weight 0, although the exact weight is merely tiny, and a point
+/// whose only rivals overflowed counts as completely selected.
+fn multiplicative_activations(d: &DVector<f64>, beta: f64, layers: usize) -> Vec<DVector<f64>> {
+    let mut carry = DVector::zeros(d.len());
+    let mut activations = Vec::with_capacity(layers);
+    for _ in 0..layers {
+        if carry.iter().all(|&c: &f64| c == f64::NEG_INFINITY) {
+            carry.fill(0.0);
+        }
+        let logits = multiplicative_logits(d, beta, &carry);
+        let activation = softmax_of_logits(&logits);
+        add_log_complements(&logits, &activation, &mut carry);
+        activations.push(activation);
+    }
+    activations
+}
+
+/// Returns `−β (d_n − d_ref) + c_n`, where `d_ref` is the smallest squared
+/// distance among the points whose carry is finite.
+///
+/// Subtracting `d_ref` shifts every logit by the same amount, which the
+/// softmax ignores. Taking it among the available points gives one of them
+/// the logit `c_n > −∞`, so the largest logit is finite even where the
+/// logits of farther points overflow to −∞.
+fn multiplicative_logits(d: &DVector<f64>, beta: f64, carry: &DVector<f64>) -> DVector<f64> {
+    let reference = d
+        .iter()
+        .zip(carry.iter())
+        .filter(|(_, c)| c.is_finite())
+        .map(|(&distance, _)| distance)
+        .fold(f64::INFINITY, f64::min);
+    d.zip_map(carry, |distance, c| {
+        if c.is_finite() {
+            -beta * (distance - reference) + c
+        } else {
+            f64::NEG_INFINITY
+        }
+    })
+}
+
+/// Returns `softmax(l)` with the largest logit subtracted first.
+///
+/// The caller guarantees that the largest logit is finite.
+fn softmax_of_logits(logits: &DVector<f64>) -> DVector<f64> {
+    let largest = logits.max();
+    let weights = logits.map(|l| (l - largest).exp());
+    let total = weights.sum();
+    weights / total
+}
+
+/// Adds `ln(1 − h_n)` to every point's carry.
+///
+/// Where `h_n ≤ 1/2`, `ln_1p(−h_n)` is accurate to a few ulps. Where
+/// `h_n > 1/2`, `1 − h_n` would lose digits to cancellation, and rounds to 0
+/// once `h_n` rounds to 1, which would wrongly remove the point from every
+/// later layer. There `1 − h_n` is the other points' share of the mass, so
+/// `ln(1 − h_n) = LSE_{m≠n}(l_m) − LSE_m(l_m)`, computed from the logits.
+fn add_log_complements(logits: &DVector<f64>, activation: &DVector<f64>, carry: &mut DVector<f64>) {
+    for (n, &h) in activation.iter().enumerate() {
+        let log_complement = if h <= 0.5 {
+            (-h).ln_1p()
+        } else {
+            log_share_of_others(logits, n)
+        };
+        carry[n] += log_complement;
+    }
+}
+
+/// Returns `ln(Σ_{m≠n} e^{l_m} / Σ_m e^{l_m})` for the point n with the
+/// largest logit, or −∞ when every other logit is −∞.
+fn log_share_of_others(logits: &DVector<f64>, n: usize) -> f64 {
+    let others = || {
+        logits
+            .iter()
+            .enumerate()
+            .filter(move |&(m, _)| m != n)
+            .map(|(_, &l)| l)
+    };
+    let largest_other = others().fold(f64::NEG_INFINITY, f64::max);
+    if largest_other == f64::NEG_INFINITY {
+        return f64::NEG_INFINITY;
+    }
+
+    // ln Σ_m e^{l_m} = l_n + ln(1 + Σ_{m≠n} e^{l_m − l_n}), with l_n the largest.
+    let own = logits[n];
+    let others_relative_to_own: f64 = others().map(|l| (l - own).exp()).sum();
+    let log_total = own + others_relative_to_own.ln_1p();
+    let others_relative_to_largest: f64 = others().map(|l| (l - largest_other).exp()).sum();
+    let log_others = largest_other + others_relative_to_largest.ln();
+    log_others - log_total
 }
 
 /// Returns `softmax(−β · s)`.

@@ -17,14 +17,14 @@ use super::{Model, ParamError, RawParams, Trace, TrainingSet};
 
 /// Tolerance for sums of probabilities and for quantities that the code and
 /// the test compute with the same operations in a different order.
-const SUM_TOLERANCE: f64 = 1e-12;
+pub(super) const SUM_TOLERANCE: f64 = 1e-12;
 
 /// Tolerance between the model and the plain-loop soft reference.
 const REFERENCE_TOLERANCE: f64 = 1e-12;
 
 /// Tolerance for limits: soft mode at huge β and γ against hard mode, and a
 /// rescaled scene against the original one.
-const LIMIT_TOLERANCE: f64 = 1e-9;
+pub(super) const LIMIT_TOLERANCE: f64 = 1e-9;
 
 /// Largest relative change that [`conditioned_tolerances`] applies to each
 /// squared distance: a few units in the last place.
@@ -46,14 +46,14 @@ const SPREAD_FACTOR: f64 = 10.0;
 
 /// Training points with their class indices, as the test generates them.
 #[derive(Clone, Debug)]
-struct Scene {
-    points: Vec<Point2<f64>>,
-    labels: Vec<usize>,
-    classes: usize,
+pub(super) struct Scene {
+    pub(super) points: Vec<Point2<f64>>,
+    pub(super) labels: Vec<usize>,
+    pub(super) classes: usize,
 }
 
 impl Scene {
-    fn new(points: Vec<(f64, f64)>, labels: Vec<usize>, classes: usize) -> Scene {
+    pub(super) fn new(points: Vec<(f64, f64)>, labels: Vec<usize>, classes: usize) -> Scene {
         let points = points.into_iter().map(|(x, y)| Point2::new(x, y)).collect();
         Scene {
             points,
@@ -62,17 +62,17 @@ impl Scene {
         }
     }
 
-    fn training(&self) -> TrainingSet {
+    pub(super) fn training(&self) -> TrainingSet {
         TrainingSet::new(self.points.clone(), self.labels.clone(), self.classes)
             .expect("the test scene is a valid training set")
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.points.len()
     }
 
     /// Returns a copy with every coordinate multiplied by `factor`.
-    fn scaled(&self, factor: f64) -> Scene {
+    pub(super) fn scaled(&self, factor: f64) -> Scene {
         Scene {
             points: self
                 .points
@@ -85,7 +85,7 @@ impl Scene {
     }
 
     /// Squared distances from every training point to `query`.
-    fn squared_distances(&self, query: Point2<f64>) -> Vec<f64> {
+    pub(super) fn squared_distances(&self, query: Point2<f64>) -> Vec<f64> {
         self.points
             .iter()
             .map(|p| squared_distance(*p, query))
@@ -93,7 +93,7 @@ impl Scene {
     }
 
     /// Shares of each class among the training points, counted from the labels.
-    fn counted_prior(&self) -> Vec<f64> {
+    pub(super) fn counted_prior(&self) -> Vec<f64> {
         let mut counts = vec![0usize; self.classes];
         for &label in &self.labels {
             counts[label] += 1;
@@ -105,7 +105,7 @@ impl Scene {
     }
 
     /// Computes the class vote `Y^T h` by summing the activation of each class's points.
-    fn vote_of(&self, activation: &[f64]) -> Vec<f64> {
+    pub(super) fn vote_of(&self, activation: &[f64]) -> Vec<f64> {
         let mut vote = vec![0.0; self.classes];
         for (n, &h) in activation.iter().enumerate() {
             vote[self.labels[n]] += h;
@@ -120,11 +120,11 @@ fn squared_distance(a: Point2<f64>, b: Point2<f64>) -> f64 {
     dx * dx + dy * dy
 }
 
-fn scale_point(p: Point2<f64>, factor: f64) -> Point2<f64> {
+pub(super) fn scale_point(p: Point2<f64>, factor: f64) -> Point2<f64> {
     Point2::new(p.x * factor, p.y * factor)
 }
 
-fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
+pub(super) fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
     RawParams {
         beta,
         gamma,
@@ -133,7 +133,7 @@ fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
     }
 }
 
-fn hard(k: usize) -> RawParams {
+pub(super) fn hard(k: usize) -> RawParams {
     RawParams {
         beta: f64::INFINITY,
         gamma: f64::INFINITY,
@@ -154,7 +154,7 @@ fn trace_of(scene: &Scene, raw: RawParams, query: Point2<f64>) -> Trace {
 
 /// Draws a scene of `n` points: uniform in `[-1, 1]²`, or on the integer grid
 /// `{0, …, 4}²` when `on_grid` is set, so that many distances tie exactly.
-fn random_scene(rng: &mut ChaCha8Rng, n: usize, classes: usize, on_grid: bool) -> Scene {
+pub(super) fn random_scene(rng: &mut ChaCha8Rng, n: usize, classes: usize, on_grid: bool) -> Scene {
     let points = (0..n).map(|_| random_point(rng, on_grid)).collect();
     let labels = (0..n).map(|_| rng.gen_range(0..classes)).collect();
     Scene {
@@ -164,7 +164,7 @@ fn random_scene(rng: &mut ChaCha8Rng, n: usize, classes: usize, on_grid: bool) -
     }
 }
 
-fn random_point(rng: &mut ChaCha8Rng, on_grid: bool) -> Point2<f64> {
+pub(super) fn random_point(rng: &mut ChaCha8Rng, on_grid: bool) -> Point2<f64> {
     if on_grid {
         Point2::new(rng.gen_range(0..5) as f64, rng.gen_range(0..5) as f64)
     } else {
@@ -181,7 +181,11 @@ fn random_point(rng: &mut ChaCha8Rng, on_grid: bool) -> Point2<f64> {
 ///
 /// Each step scans every point not yet picked and keeps the first one with
 /// the smallest squared distance, so equal distances go to the lower index.
-fn brute_force_knn(scene: &Scene, query: Point2<f64>, k: usize) -> (Vec<usize>, Vec<f64>) {
+pub(super) fn brute_force_knn(
+    scene: &Scene,
+    query: Point2<f64>,
+    k: usize,
+) -> (Vec<usize>, Vec<f64>) {
     let distances = scene.squared_distances(query);
     let mut picked = vec![false; scene.len()];
     let mut order = Vec::with_capacity(k);
@@ -254,7 +258,7 @@ fn naive_soft_activations(distances: &[f64], beta: f64, gamma: f64, k: usize) ->
 }
 
 /// Averages the class votes of `activations`, the output `ŷ` of the formula.
-fn output_of(scene: &Scene, activations: &[Vec<f64>]) -> Vec<f64> {
+pub(super) fn output_of(scene: &Scene, activations: &[Vec<f64>]) -> Vec<f64> {
     let mut output = vec![0.0; scene.classes];
     for activation in activations {
         for (c, v) in scene.vote_of(activation).into_iter().enumerate() {
@@ -342,7 +346,7 @@ fn assert_matches_naive_reference(
 // Checks
 // ---------------------------------------------------------------------------
 
-fn assert_close(actual: f64, expected: f64, tolerance: f64, context: &str) {
+pub(super) fn assert_close(actual: f64, expected: f64, tolerance: f64, context: &str) {
     assert!(
         (actual - expected).abs() <= tolerance,
         "{context}: got {actual:e}, expected {expected:e}, difference {:e} exceeds {tolerance:e}",
@@ -350,7 +354,7 @@ fn assert_close(actual: f64, expected: f64, tolerance: f64, context: &str) {
     );
 }
 
-fn assert_all_close(actual: &[f64], expected: &[f64], tolerance: f64, context: &str) {
+pub(super) fn assert_all_close(actual: &[f64], expected: &[f64], tolerance: f64, context: &str) {
     assert_eq!(actual.len(), expected.len(), "{context}: lengths differ");
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         assert_close(a, e, tolerance, &format!("{context}[{i}]"));
@@ -358,7 +362,7 @@ fn assert_all_close(actual: &[f64], expected: &[f64], tolerance: f64, context: &
 }
 
 /// Compares every layer's activation and the output with expected values.
-fn assert_trace_matches(
+pub(super) fn assert_trace_matches(
     trace: &Trace,
     activations: &[Vec<f64>],
     output: &[f64],
@@ -403,7 +407,7 @@ fn assert_trace_matches_per_layer(
 /// Checks the properties every trace has, whatever the parameters: finite
 /// values, activations that are distributions over the points, votes and
 /// running averages that follow from the activations, and the re-selected mass.
-fn check_invariants(
+pub(super) fn check_invariants(
     scene: &Scene,
     query: Point2<f64>,
     k: usize,
@@ -540,7 +544,13 @@ fn check_invariants(
 }
 
 /// Runs [`check_invariants`] in a plain test, panicking with its message.
-fn assert_invariants(scene: &Scene, query: Point2<f64>, k: usize, trace: &Trace, context: &str) {
+pub(super) fn assert_invariants(
+    scene: &Scene,
+    query: Point2<f64>,
+    k: usize,
+    trace: &Trace,
+    context: &str,
+) {
     if let Err(error) = check_invariants(scene, query, k, trace) {
         panic!("{context}: {error}");
     }
@@ -548,7 +558,7 @@ fn assert_invariants(scene: &Scene, query: Point2<f64>, k: usize, trace: &Trace,
 
 /// Returns the smallest gap between consecutive sorted squared distances, or
 /// infinity for a single point.
-fn smallest_distance_gap(distances: &[f64]) -> f64 {
+pub(super) fn smallest_distance_gap(distances: &[f64]) -> f64 {
     let mut sorted = distances.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted
@@ -1334,16 +1344,16 @@ fn trace_rejects_invalid_query() {
 
 /// A random scene with parameters and a query, as the property test draws them.
 #[derive(Clone, Debug)]
-struct Case {
-    scene: Scene,
-    k: usize,
-    beta: f64,
-    gamma: f64,
-    hard: bool,
-    query: Point2<f64>,
+pub(super) struct Case {
+    pub(super) scene: Scene,
+    pub(super) k: usize,
+    pub(super) beta: f64,
+    pub(super) gamma: f64,
+    pub(super) hard: bool,
+    pub(super) query: Point2<f64>,
 }
 
-fn case_strategy() -> impl Strategy<Value = Case> {
+pub(super) fn case_strategy() -> impl Strategy<Value = Case> {
     (1usize..=30, 2usize..=6).prop_flat_map(|(n, classes)| {
         (
             prop::collection::vec((-10.0f64..10.0, -10.0f64..10.0), n),

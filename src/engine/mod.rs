@@ -16,6 +16,11 @@ use nalgebra::Point2;
 
 use crate::model::{nearest_order, Mode, Model};
 
+mod fast;
+pub mod fast_exp;
+
+pub use fast::{FastEngine, PruneStats, TILE};
+
 /// A rectangle of the plane cut into `columns × rows` cells; row 0 is the top.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Grid {

@@ -1,0 +1,622 @@
+//! The fast engine: pruned per tile of cells, f32 exponentials that vectorise.
+//!
+//! The map is cut into tiles of [`TILE`] × [`TILE`] cells. For each tile, the
+//! training points that cannot carry measurable weight anywhere in it are
+//! left out before any exponential is taken:
+//!
+//! - A point whose smallest squared distance to the tile exceeds the K-th
+//!   smallest *largest* squared distance by more than `T/β` (plus a margin
+//!   for how far suppression lifts the smallest score) is a non-candidate.
+//! - After each layer of each cell, the bound is checked a posteriori: every
+//!   non-candidate has score `s_n ≥ d_n ≥ d_cut`, the smallest distance of any
+//!   non-candidate to the tile, so its weight relative to the largest term is
+//!   at most `e^{−β (d_cut − σ)}`, where σ is the layer's smallest score. If
+//!   `β (d_cut − σ) < T` for any cell and layer, the tile is computed again
+//!   with more candidates, up to all N points.
+//!
+//! With `T = ln N + 18.5`, the mass that left-out points could have had is
+//! below `N · e^{−T} < 1e-8` in every layer. Distances, scores and the
+//! residual sum `S_n` are f64, so their rounding does not grow with β; only
+//! the exponential `e^{−β (s_n − σ)}` is f32, with a relative error below
+//! 3e-7 (see [`exp_neg`](super::fast_exp::exp_neg)).
+//!
+//! NOTE: where β·γ ≫ 1 and a layer splits its mass, the model itself amplifies
+//! small differences from layer to layer (see the module docs of
+//! [`engine`](super)); there no engine that rounds differently from the f64
+//! reference can promise 1e-4.
+
+use std::ops::Range;
+
+use super::fast_exp::exp_neg_in_place;
+use super::{MapEngine, MapOutput};
+use crate::model::{Mode, Model, TrainingSet};
+
+/// Cells per side of a tile that shares one candidate list.
+pub const TILE: usize = 8;
+/// Extra exponent beyond `ln N` that left-out points must be below: e^{−18.5} < 1e-8.
+const PRUNE_EXPONENT: f64 = 18.5;
+
+/// The training points sorted by class, so each class's vote is a contiguous sum.
+#[derive(Debug, Default)]
+struct Prepared {
+    /// The training set these arrays were built from, to notice a new one.
+    source: Vec<(f64, f64, usize)>,
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    /// Original training index of each sorted point, for hard mode's tie-break.
+    original: Vec<usize>,
+    /// Class of each sorted point.
+    classes: Vec<usize>,
+}
+
+impl Prepared {
+    fn update(&mut self, training: &TrainingSet) {
+        let unchanged = self.source.len() == training.len()
+            && self
+                .source
+                .iter()
+                .zip(training.points().iter().zip(training.labels()))
+                .all(|(&(x, y, c), (p, &label))| x == p.x && y == p.y && c == label);
+        if unchanged {
+            return;
+        }
+
+        self.source = training
+            .points()
+            .iter()
+            .zip(training.labels())
+            .map(|(p, &c)| (p.x, p.y, c))
+            .collect();
+        let mut order: Vec<usize> = (0..training.len()).collect();
+        order.sort_by_key(|&n| (training.labels()[n], n));
+        self.xs = order.iter().map(|&n| training.points()[n].x).collect();
+        self.ys = order.iter().map(|&n| training.points()[n].y).collect();
+        self.classes = order.iter().map(|&n| training.labels()[n]).collect();
+        self.original = order;
+    }
+}
+
+/// Candidates of one tile and the per-cell working arrays.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// Indices into the sorted points, in class order.
+    candidates: Vec<usize>,
+    /// `class_ends[c]`: one past the last candidate of class c.
+    class_ends: Vec<usize>,
+    near: Vec<f64>,
+    far: Vec<f64>,
+    far_sorted: Vec<f64>,
+    distances: Vec<f64>,
+    residual: Vec<f64>,
+    exponents: Vec<f32>,
+    order: Vec<usize>,
+    vote_sum: Vec<f64>,
+    votes: Vec<f64>,
+}
+
+/// Counts of the pruning at work, for benchmarks and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PruneStats {
+    pub tiles: usize,
+    /// Tiles computed again because the a-posteriori bound failed.
+    pub retries: usize,
+    /// Candidate points summed over tiles (divide by `tiles` for the mean).
+    pub candidates: usize,
+}
+
+/// The fast engine; see the module docs for how it prunes and why it stays accurate.
+#[derive(Debug, Default)]
+pub struct FastEngine {
+    prepared: Prepared,
+    scratch: Scratch,
+    /// How far, in squared distance, suppression lifted the smallest score in
+    /// the last tile: the next tile's candidate margin starts from it.
+    margin: f64,
+    pub stats: PruneStats,
+}
+
+/// The outcome of computing one tile with a given candidate list.
+enum TileResult {
+    Done,
+    /// The bound failed: the tile needs candidates up to this squared distance.
+    NeedsThreshold(f64),
+}
+
+impl MapEngine for FastEngine {
+    fn evaluate_rows(&mut self, model: &Model, out: &mut MapOutput, rows: Range<usize>) {
+        let training = model.training();
+        assert_eq!(
+            out.classes,
+            training.classes(),
+            "output made for this model"
+        );
+        assert_eq!(
+            out.layers,
+            model.params().layers(),
+            "output made for this model"
+        );
+        self.prepared.update(training);
+
+        let grid = out.grid;
+        let mut tile_top = rows.start;
+        while tile_top < rows.end {
+            // Tiles start on multiples of TILE so that row ranges of any size give the same tiles.
+            let tile_bottom = ((tile_top / TILE + 1) * TILE).min(rows.end);
+            for tile_left in (0..grid.columns).step_by(TILE) {
+                let columns = tile_left..(tile_left + TILE).min(grid.columns);
+                self.evaluate_tile(model, out, tile_top..tile_bottom, columns);
+            }
+            tile_top = tile_bottom;
+        }
+    }
+}
+
+impl FastEngine {
+    fn evaluate_tile(
+        &mut self,
+        model: &Model,
+        out: &mut MapOutput,
+        rows: Range<usize>,
+        columns: Range<usize>,
+    ) {
+        let n = self.prepared.xs.len();
+        let layers = model.params().layers();
+        let (beta, gamma) = match model.params().mode() {
+            Mode::Soft { beta, gamma } => (beta, gamma),
+            Mode::Hard => (f64::INFINITY, f64::INFINITY),
+        };
+        let cutoff = (n as f64).ln() + PRUNE_EXPONENT;
+        let grid = out.grid;
+        self.stats.tiles += 1;
+
+        // Squared distances from each point to the tile's box of cell centres.
+        let top_left = grid.cell_centre(columns.start, rows.start);
+        let bottom_right = grid.cell_centre(columns.end - 1, rows.end - 1);
+        let (x0, x1) = (top_left.x, bottom_right.x);
+        let (y0, y1) = (bottom_right.y, top_left.y);
+        let s = &mut self.scratch;
+        s.near.clear();
+        s.far.clear();
+        for (&x, &y) in self.prepared.xs.iter().zip(&self.prepared.ys) {
+            let dx_near = (x0 - x).max(0.0).max(x - x1);
+            let dy_near = (y0 - y).max(0.0).max(y - y1);
+            let dx_far = (x - x0).abs().max((x - x1).abs());
+            let dy_far = (y - y0).abs().max((y - y1).abs());
+            s.near.push(dx_near * dx_near + dy_near * dy_near);
+            s.far.push(dx_far * dx_far + dy_far * dy_far);
+        }
+        // Every cell of the tile has its K nearest points within this squared distance.
+        s.far_sorted.clear();
+        s.far_sorted.extend_from_slice(&s.far);
+        let kth = layers.min(n) - 1;
+        let (_, kth_far, _) = s.far_sorted.select_nth_unstable_by(kth, f64::total_cmp);
+        let kth_far = *kth_far;
+
+        let mut threshold = if beta == 0.0 {
+            f64::INFINITY
+        } else if beta.is_infinite() {
+            kth_far
+        } else {
+            kth_far + self.margin + cutoff / beta
+        };
+        loop {
+            match self.compute_tile(
+                model,
+                out,
+                &rows,
+                &columns,
+                threshold,
+                kth_far,
+                (beta, gamma),
+                cutoff,
+            ) {
+                TileResult::Done => return,
+                TileResult::NeedsThreshold(needed) => {
+                    self.stats.retries += 1;
+                    // Grow at least geometrically so a tile needs few retries.
+                    let grown = kth_far + 2.0 * (threshold - kth_far).max(1e-12);
+                    threshold = needed.max(grown);
+                    if threshold.is_infinite() || self.scratch.candidates.len() == n {
+                        threshold = f64::INFINITY;
+                    }
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn compute_tile(
+        &mut self,
+        model: &Model,
+        out: &mut MapOutput,
+        rows: &Range<usize>,
+        columns: &Range<usize>,
+        threshold: f64,
+        kth_far: f64,
+        (beta, gamma): (f64, f64),
+        cutoff: f64,
+    ) -> TileResult {
+        let prepared = &self.prepared;
+        let s = &mut self.scratch;
+        let classes = out.classes;
+        let layers = model.params().layers();
+
+        // Candidates in class order, and the nearest any left-out point comes.
+        s.candidates.clear();
+        s.class_ends.clear();
+        s.class_ends.resize(classes, 0);
+        let mut cut = f64::INFINITY;
+        for (index, &near) in s.near.iter().enumerate() {
+            if near <= threshold {
+                s.candidates.push(index);
+                s.class_ends[prepared.classes[index]] = s.candidates.len();
+            } else {
+                cut = cut.min(near);
+            }
+        }
+        for c in 1..classes {
+            s.class_ends[c] = s.class_ends[c].max(s.class_ends[c - 1]);
+        }
+        self.stats.candidates += s.candidates.len();
+
+        let count = s.candidates.len();
+        s.distances.resize(count, 0.0);
+        s.residual.resize(count, 0.0);
+        s.exponents.resize(count, 0.0);
+        s.vote_sum.resize(classes, 0.0);
+        s.votes.resize(classes, 0.0);
+        let cells = out.grid.cells();
+        let keep_layers = !out.layer_votes.is_empty();
+        let mut largest_lift: f64 = 0.0;
+
+        for row in rows.clone() {
+            for column in columns.clone() {
+                let centre = out.grid.cell_centre(column, row);
+                for (d, &index) in s.distances.iter_mut().zip(&s.candidates) {
+                    let dx = prepared.xs[index] - centre.x;
+                    let dy = prepared.ys[index] - centre.y;
+                    *d = dx * dx + dy * dy;
+                }
+                s.vote_sum.fill(0.0);
+                let cell = row * out.grid.columns + column;
+
+                if beta.is_infinite() {
+                    // Hard mode: the K nearest candidates, ties to the lower training index.
+                    s.order.clear();
+                    s.order.extend(0..count);
+                    let key = |&i: &usize| (s.distances[i], prepared.original[s.candidates[i]]);
+                    s.order.sort_by(|a, b| {
+                        let (da, ia) = key(a);
+                        let (db, ib) = key(b);
+                        da.total_cmp(&db).then(ia.cmp(&ib))
+                    });
+                    // A left-out point at or below the K-th distance could belong among the K nearest.
+                    if count < layers || s.distances[s.order[layers - 1]] >= cut {
+                        return TileResult::NeedsThreshold(f64::INFINITY);
+                    }
+                    for layer in 0..layers {
+                        s.votes.fill(0.0);
+                        s.votes[prepared.classes[s.candidates[s.order[layer]]]] = 1.0;
+                        write_layer(
+                            out,
+                            keep_layers,
+                            layer,
+                            cells,
+                            cell,
+                            &s.votes,
+                            &mut s.vote_sum,
+                        );
+                    }
+                } else {
+                    s.residual.fill(0.0);
+                    for layer in 0..layers {
+                        // s_n = d_n + γ S_n, shifted by its smallest value σ.
+                        let smallest = smallest_score(&s.distances, &s.residual, gamma);
+                        if cut.is_finite() && beta * (cut - smallest) < cutoff {
+                            return TileResult::NeedsThreshold(smallest + cutoff / beta);
+                        }
+                        largest_lift = largest_lift.max(smallest - kth_far);
+
+                        for ((e, d), r) in s.exponents.iter_mut().zip(&s.distances).zip(&s.residual)
+                        {
+                            *e = (beta * (d + gamma * r - smallest)) as f32;
+                        }
+                        exp_neg_in_place(&mut s.exponents);
+                        let mut start = 0;
+                        for (c, &end) in s.class_ends.iter().enumerate() {
+                            s.votes[c] = sum_as_f64(&s.exponents[start..end]);
+                            start = end;
+                        }
+                        // The smallest score's term is e^0 = 1, so the total is at least 1.
+                        let scale = 1.0 / s.votes.iter().sum::<f64>();
+                        for vote in s.votes.iter_mut() {
+                            *vote *= scale;
+                        }
+                        for (r, &w) in s.residual.iter_mut().zip(&s.exponents) {
+                            *r += w as f64 * scale;
+                        }
+                        write_layer(
+                            out,
+                            keep_layers,
+                            layer,
+                            cells,
+                            cell,
+                            &s.votes,
+                            &mut s.vote_sum,
+                        );
+                    }
+                }
+
+                let start = cell * classes;
+                for (slot, sum) in out.output[start..start + classes]
+                    .iter_mut()
+                    .zip(&s.vote_sum)
+                {
+                    *slot = (sum / layers as f64) as f32;
+                }
+            }
+        }
+
+        self.margin = largest_lift.max(0.0) * 1.25;
+        TileResult::Done
+    }
+}
+
+/// Adds a layer's vote to the running sum and stores it if layer maps are kept.
+fn write_layer(
+    out: &mut MapOutput,
+    keep_layers: bool,
+    layer: usize,
+    cells: usize,
+    cell: usize,
+    votes: &[f64],
+    vote_sum: &mut [f64],
+) {
+    for (sum, vote) in vote_sum.iter_mut().zip(votes) {
+        *sum += vote;
+    }
+    if keep_layers {
+        let classes = votes.len();
+        let start = (layer * cells + cell) * classes;
+        for (slot, &vote) in out.layer_votes[start..start + classes]
+            .iter_mut()
+            .zip(votes)
+        {
+            *slot = vote as f32;
+        }
+    }
+}
+
+/// Lanes of the reductions below: independent accumulators let the compiler
+/// use SIMD, which it may not do for one running sum because float addition
+/// is not associative.
+const LANES: usize = 8;
+
+/// Returns `min_n (d_n + γ r_n)`.
+fn smallest_score(distances: &[f64], residual: &[f64], gamma: f64) -> f64 {
+    let mut lanes = [f64::INFINITY; LANES];
+    let mut d_chunks = distances.chunks_exact(LANES);
+    let mut r_chunks = residual.chunks_exact(LANES);
+    for (d, r) in d_chunks.by_ref().zip(r_chunks.by_ref()) {
+        for lane in 0..LANES {
+            lanes[lane] = lanes[lane].min(d[lane] + gamma * r[lane]);
+        }
+    }
+    let tail = d_chunks.remainder().iter().zip(r_chunks.remainder());
+    let tail_smallest = tail
+        .map(|(d, r)| d + gamma * r)
+        .fold(f64::INFINITY, f64::min);
+    lanes.iter().copied().fold(tail_smallest, f64::min)
+}
+
+/// Sums f32 values in f64, in [`LANES`] partial sums.
+fn sum_as_f64(values: &[f32]) -> f64 {
+    let mut lanes = [0.0_f64; LANES];
+    let mut chunks = values.chunks_exact(LANES);
+    for chunk in chunks.by_ref() {
+        for lane in 0..LANES {
+            lanes[lane] += chunk[lane] as f64;
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
+    lanes.iter().sum::<f64>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use nalgebra::Point2;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::engine::Grid;
+    use crate::model::RawParams;
+
+    fn random_training(rng: &mut ChaCha8Rng, points: usize, classes: usize) -> TrainingSet {
+        let coordinates = (0..points)
+            .map(|_| Point2::new(rng.gen_range(-0.9..0.9), rng.gen_range(-0.9..0.9)))
+            .collect();
+        let labels = (0..points).map(|_| rng.gen_range(0..classes)).collect();
+        TrainingSet::new(coordinates, labels, classes).unwrap()
+    }
+
+    /// Comparison of a map with the f64 reference, cell by cell.
+    struct Comparison {
+        worst: f64,
+        /// Cells left out because the reference itself is unstable there.
+        unstable_cells: usize,
+        cells: usize,
+    }
+
+    /// Compares every probability of the fast map (ŷ and each layer's vote)
+    /// with the f64 model. A cell where moving the query by 1e-8 changes any
+    /// probability of the reference by more than 1e-5 is ill-conditioned: the
+    /// model amplifies any rounding there, so it is counted but not compared.
+    fn compare_with_reference(model: &Model, resolution: usize) -> (Comparison, PruneStats) {
+        let grid = Grid::square((-1.0, 1.0), resolution);
+        let classes = model.training().classes();
+        let layers = model.params().layers();
+        let mut out = MapOutput::new(grid, classes, layers, true);
+        let mut engine = FastEngine::default();
+        engine.evaluate(model, &mut out);
+
+        let mut comparison = Comparison {
+            worst: 0.0,
+            unstable_cells: 0,
+            cells: grid.cells(),
+        };
+        for row in 0..grid.rows {
+            for column in 0..grid.columns {
+                let centre = grid.cell_centre(column, row);
+                let reference = model.trace(centre).unwrap();
+                let nudged = model
+                    .trace(centre + nalgebra::Vector2::new(1e-8, 1e-8))
+                    .unwrap();
+                let moved = nudged
+                    .layers
+                    .iter()
+                    .zip(&reference.layers)
+                    .map(|(a, b)| (&a.vote - &b.vote).amax());
+                if moved.fold(0.0, f64::max) > 1e-5 {
+                    comparison.unstable_cells += 1;
+                    continue;
+                }
+                let cell = row * grid.columns + column;
+                for c in 0..classes {
+                    let got = out.output[cell * classes + c] as f64;
+                    comparison.worst = comparison.worst.max((got - reference.output[c]).abs());
+                    for (layer, expected) in reference.layers.iter().enumerate() {
+                        let vote = out.layer(layer).unwrap()[cell * classes + c] as f64;
+                        comparison.worst = comparison.worst.max((vote - expected.vote[c]).abs());
+                    }
+                }
+            }
+        }
+        (comparison, engine.stats)
+    }
+
+    #[test]
+    fn fast_map_within_1e4_of_reference_over_beta_gamma_k() {
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let betas = [0.0, 1e-2, 1.0, 30.0, 1e3, 1e5, 1e8];
+        // γ from 0 to 16, the largest the γ slider offers in the plot domain [-1, 1]².
+        let gammas = [0.0, 0.05, 1.0, 16.0];
+        let mut unstable = 0;
+        let mut compared = 0;
+        for &beta in &betas {
+            for &gamma in &gammas {
+                let points = rng.gen_range(2..60);
+                let training = random_training(&mut rng, points, 3);
+                for k in [1, points.min(5), points.min(30)] {
+                    let raw = RawParams {
+                        beta,
+                        gamma,
+                        k: k as i64,
+                        hard: false,
+                    };
+                    let model = Model::new(&training, raw).unwrap();
+                    // 20 cells a side: two full tiles and a partial one per row.
+                    let (comparison, _) = compare_with_reference(&model, 20);
+                    assert!(
+                        comparison.worst <= 1e-4,
+                        "error {} at {raw:?} with {points} points",
+                        comparison.worst
+                    );
+                    unstable += comparison.unstable_cells;
+                    compared += comparison.cells;
+                }
+            }
+        }
+        // The left-out cells must stay a small share, or the check would prove little.
+        assert!(
+            unstable * 20 < compared,
+            "{unstable} of {compared} cells unstable"
+        );
+    }
+
+    #[test]
+    fn fast_hard_map_equals_reference_with_ties() {
+        let mut rng = ChaCha8Rng::seed_from_u64(22);
+        for _ in 0..6 {
+            // Points on a coarse lattice, so many distances tie exactly.
+            let points = rng.gen_range(1..50);
+            let coordinates = (0..points)
+                .map(|_| {
+                    Point2::new(
+                        rng.gen_range(-4..=4) as f64 * 0.2,
+                        rng.gen_range(-4..=4) as f64 * 0.2,
+                    )
+                })
+                .collect();
+            let labels = (0..points).map(|_| rng.gen_range(0..4)).collect();
+            let training = TrainingSet::new(coordinates, labels, 4).unwrap();
+            let k = rng.gen_range(1..=points);
+            let raw = RawParams {
+                beta: 0.0,
+                gamma: 0.0,
+                k: k as i64,
+                hard: true,
+            };
+            let model = Model::new(&training, raw).unwrap();
+            // 10 cells a side put cell centres at multiples of 0.1: exact ties with lattice points.
+            let (comparison, _) = compare_with_reference(&model, 10);
+            // Fractions such as 5/12 differ from f64 only by the f32 rounding of the output.
+            assert!(
+                comparison.worst < 1e-7,
+                "error {} for k = {k} with {points} points",
+                comparison.worst
+            );
+        }
+    }
+
+    #[test]
+    fn sharp_beta_prunes_most_points() {
+        let mut rng = ChaCha8Rng::seed_from_u64(23);
+        let training = random_training(&mut rng, 2000, 4);
+        let raw = RawParams {
+            beta: 3000.0,
+            gamma: 2.0,
+            k: 10,
+            hard: false,
+        };
+        let model = Model::new(&training, raw).unwrap();
+        // Tiles of 8 cells at 64 cells a side span a quarter of the plane's width.
+        let (comparison, stats) = compare_with_reference(&model, 64);
+        assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
+        let mean_candidates = stats.candidates / stats.tiles;
+        assert!(
+            mean_candidates < 2000 / 6,
+            "{mean_candidates} of 2000 points kept per tile"
+        );
+    }
+
+    #[test]
+    fn failed_bound_retries_and_stays_accurate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(24);
+        // Coincident pairs: layer 1 splits its mass between the two points of
+        // the nearest pair, so layer 2's smallest score is lifted by about γ/2
+        // above every distance, beyond the first tile's margin.
+        let mut coordinates = Vec::new();
+        for _ in 0..10 {
+            let p = Point2::new(rng.gen_range(-0.9..0.9), rng.gen_range(-0.9..0.9));
+            coordinates.extend([p, p]);
+        }
+        coordinates.extend(
+            (0..200).map(|_| Point2::new(rng.gen_range(-0.9..0.9), rng.gen_range(-0.9..0.9))),
+        );
+        let labels = (0..coordinates.len())
+            .map(|_| rng.gen_range(0..3))
+            .collect();
+        let training = TrainingSet::new(coordinates, labels, 3).unwrap();
+        let raw = RawParams {
+            beta: 100.0,
+            gamma: 16.0,
+            k: 2,
+            hard: false,
+        };
+        let model = Model::new(&training, raw).unwrap();
+        let (comparison, stats) = compare_with_reference(&model, 48);
+        assert!(stats.retries > 0, "{stats:?}");
+        assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
+    }
+}
