@@ -12,6 +12,7 @@
 
 pub mod data;
 pub mod engine;
+pub mod measures;
 pub mod model;
 pub mod render;
 

@@ -78,18 +78,18 @@ pub fn DecisionMap() -> impl IntoView {
     let heatmap_canvas = StoredValue::new_local(detached_canvas());
     let (cursor, set_cursor) = signal(None::<Point2<f64>>);
 
-    // Redraws when new maps are ready or what is drawn over them changes. The
-    // scene itself is not tracked: every scene change leads to new maps.
+    let (shading, set_shading) = signal(Shading::Confidence);
     Effect::new(move |_| {
-        store.version.track();
-        let selected = state.selected.get();
-        let shading = if state.winner_only.get() {
+        let winner_only = state.winner_only.get();
+        set_shading.set(if winner_only {
             Shading::WinnerOnly
         } else {
             Shading::Confidence
-        };
-        let cursor = cursor.get();
-        let Some(canvas) = canvas_ref.get() else {
+        });
+    });
+
+    let draw = move || {
+        let Some(canvas) = canvas_ref.get_untracked() else {
             return;
         };
         let started = now_ms();
@@ -99,9 +99,9 @@ pub fn DecisionMap() -> impl IntoView {
                     let view = MapDrawing {
                         maps,
                         scene,
-                        selected,
-                        cursor,
-                        shading,
+                        selected: state.selected.get_untracked(),
+                        cursor: cursor.get_untracked(),
+                        shading: shading.get_untracked(),
                     };
                     view.draw(&canvas, offscreen.as_ref())
                 })
@@ -124,6 +124,15 @@ pub fn DecisionMap() -> impl IntoView {
             }
             Err(error) => log::error!("drawing the decision map failed: {error}"),
         }
+    };
+    // New maps are drawn by the store in the task that computed them; what is
+    // drawn over the maps (selection, crosshair, shading) redraws here.
+    store.set_drawer(draw);
+    Effect::new(move |_| {
+        state.selected.track();
+        cursor.track();
+        shading.track();
+        draw();
     });
 
     let pick = move |css_x: f64, css_y: f64| -> Option<usize> {

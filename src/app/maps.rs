@@ -1,9 +1,11 @@
 //! Computing the maps: a coarse pass within one frame after every change, then
 //! the full resolution spread over later frames once the gesture stops.
 //!
-//! Every input (a drag step, a slider step) marks the maps stale and asks for
-//! an animation frame. That frame computes a coarse decision map, sized from
-//! the measured cost so that it fits the frame budget, and draws it. When no
+//! Every input (a drag step, a slider step) marks the maps stale. The first
+//! input of a frame is answered at once, in the same task: a coarse decision
+//! map, sized from the measured cost so that it fits the frame budget, is
+//! computed and drawn, so the next paint shows it. Further inputs in the same
+//! frame are gathered and answered in the next animation frame. When no
 //! gesture is going on, a [`FineJob`] then computes the full-resolution maps a
 //! few rows per frame, so no frame blocks the page for long.
 
@@ -11,7 +13,7 @@ use leptos::prelude::*;
 
 use super::state::AppState;
 use crate::data::scene::DOMAIN;
-use crate::engine::{DirectEngine, Grid, MapEngine, MapOutput};
+use crate::engine::{FastEngine, Grid, MapEngine, MapOutput};
 use crate::model::{Model, RawParams, TrainingSet};
 
 /// Cells per side of the decision map at full resolution.
@@ -20,8 +22,12 @@ pub const FULL_RESOLUTION: usize = 200;
 pub const LAYER_RESOLUTION: usize = 64;
 /// Coarse maps never go below this many cells per side.
 const COARSE_MIN: usize = 24;
-/// Compute time allowed in one frame, leaving the rest of 16 ms for drawing.
-const FRAME_BUDGET_MS: f64 = 10.0;
+/// Compute time for the coarse pass that answers an input: with drawing and
+/// the layer strip it stays within one 16 ms frame.
+const COARSE_BUDGET_MS: f64 = 6.0;
+/// Compute time per frame for the full-resolution job, leaving the rest of
+/// the frame to the browser.
+const FINE_BUDGET_MS: f64 = 10.0;
 /// Cost estimate before the first measurement, in ns per cell·point·layer.
 const INITIAL_NS_PER_UNIT: f64 = 15.0;
 
@@ -51,8 +57,10 @@ struct FineJob {
 
 /// The scheduler's own state, kept outside the reactive graph.
 struct Scheduler {
-    engine: DirectEngine,
+    engine: FastEngine,
     frame_requested: bool,
+    /// A coarse pass already ran since the last animation frame began.
+    answered_this_frame: bool,
     stale: bool,
     job: Option<FineJob>,
     ns_per_unit: f64,
@@ -63,6 +71,9 @@ struct Scheduler {
 pub struct MapStore {
     maps: StoredValue<Maps, LocalStorage>,
     scheduler: StoredValue<Scheduler, LocalStorage>,
+    /// Draws the decision map; called in the same task as the computation so
+    /// that map and points reach the screen in the same frame.
+    drawer: StoredValue<Option<Box<dyn Fn()>>, LocalStorage>,
     pub version: RwSignal<u64>,
 }
 
@@ -71,14 +82,29 @@ impl MapStore {
         MapStore {
             maps: StoredValue::new_local(Maps::default()),
             scheduler: StoredValue::new_local(Scheduler {
-                engine: DirectEngine::default(),
+                engine: FastEngine::default(),
                 frame_requested: false,
+                answered_this_frame: false,
                 stale: true,
                 job: None,
                 ns_per_unit: INITIAL_NS_PER_UNIT,
             }),
             version: RwSignal::new(0),
+            drawer: StoredValue::new_local(None),
         }
+    }
+
+    /// Registers the function that draws the decision map.
+    pub fn set_drawer(&self, draw: impl Fn() + 'static) {
+        self.drawer.set_value(Some(Box::new(draw)));
+    }
+
+    fn draw_now(&self) {
+        self.drawer.with_value(|drawer| {
+            if let Some(draw) = drawer {
+                draw();
+            }
+        });
     }
 
     /// Runs `f` on the maps currently on screen.
@@ -92,6 +118,12 @@ impl MapStore {
             s.stale = true;
             s.job = None;
         });
+        let answered = self.scheduler.with_value(|s| s.answered_this_frame);
+        if !answered {
+            self.scheduler
+                .update_value(|s| s.answered_this_frame = true);
+            self.coarse_pass(state);
+        }
         self.request_frame(state);
     }
 
@@ -106,7 +138,10 @@ impl MapStore {
     }
 
     fn run_frame(&self, state: AppState) {
-        self.scheduler.update_value(|s| s.frame_requested = false);
+        self.scheduler.update_value(|s| {
+            s.frame_requested = false;
+            s.answered_this_frame = false;
+        });
         let stale = self.scheduler.with_value(|s| s.stale);
         if stale {
             self.coarse_pass(state);
@@ -134,7 +169,7 @@ impl MapStore {
 
         let units_per_cell = (training.len() * model.params().layers()) as f64;
         let ns_per_unit = self.scheduler.with_value(|s| s.ns_per_unit);
-        let affordable_cells = FRAME_BUDGET_MS * 1e6 / (ns_per_unit * units_per_cell);
+        let affordable_cells = COARSE_BUDGET_MS * 1e6 / (ns_per_unit * units_per_cell);
         let resolution = (affordable_cells.sqrt() as usize).clamp(COARSE_MIN, FULL_RESOLUTION);
 
         let grid = Grid::square(DOMAIN, resolution);
@@ -153,6 +188,7 @@ impl MapStore {
             maps.resolution = resolution;
             maps.compute_ms = elapsed;
         });
+        self.draw_now();
         self.version.update(|v| *v += 1);
 
         let gesture = state.gesture.get_untracked();
@@ -191,7 +227,7 @@ impl MapStore {
                 return None;
             };
             let started = now_ms();
-            while now_ms() - started < FRAME_BUDGET_MS {
+            while now_ms() - started < FINE_BUDGET_MS {
                 if job.layer_rows_done < LAYER_RESOLUTION {
                     let rows = job.layer_rows_done..job.layer_rows_done + 4;
                     s.engine
@@ -228,6 +264,7 @@ impl MapStore {
                 maps.resolution = FULL_RESOLUTION;
                 maps.compute_ms = job.compute_ms;
             });
+            self.draw_now();
             self.version.update(|v| *v += 1);
         }
     }
@@ -247,6 +284,7 @@ impl MapStore {
             maps.decision = None;
             maps.layers = None;
         });
+        self.draw_now();
         self.version.update(|v| *v += 1);
     }
 }

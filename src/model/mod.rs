@@ -11,4 +11,6 @@ pub use training::TrainingSet;
 
 // The tests use proptest, a native-only dev-dependency.
 #[cfg(all(test, not(target_arch = "wasm32")))]
+mod suppression_tests;
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;

@@ -264,6 +264,20 @@ mod tests {
     }
 
     #[test]
+    fn to_raw_round_trips_through_check() {
+        let hard = RawParams {
+            beta: 1.0,
+            gamma: 2.0,
+            k: 3,
+            hard: true,
+        };
+        for raw in [soft(2.5, 0.3, 2), soft(0.0, 0.0, 4), hard] {
+            let params = Params::check(raw, 4).unwrap();
+            assert_eq!(Params::check(params.to_raw(), 4), Ok(params), "for {raw:?}");
+        }
+    }
+
+    #[test]
     fn error_messages_name_value_and_range() {
         let message = ParamError::KOutOfRange { k: 9, points: 4 }.to_string();
         assert!(message.contains("from 1 to"), "{message}");

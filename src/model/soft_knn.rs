@@ -170,33 +170,37 @@ fn soft_activations(d: &DVector<f64>, beta: f64, gamma: f64, layers: usize) -> V
 
 /// Computes `h^1 … h^K` with the multiplicative suppression rule.
 ///
-/// Each point carries `c_n = Σ_{k'<k} ln(1 − h^{k'}_n)`, so layer k is
-/// `softmax_n(−β d_n + c_n)`. A carry of −∞ marks a point that a layer
-/// selected completely, and such a point gets weight exactly 0.
-///
-/// A point's carry becomes −∞ only when every other point's logit is −∞ in
-/// that layer, so each layer uses up at most one point. With K ≤ N at least
-/// one point is therefore still available in every layer. Should every carry
-/// be −∞ all the same, the layer clears the carries and starts a new round
-/// over all points, as a k-NN classifier that runs out of points would.
-///
-/// NOTE: `−β (d_n − d_ref)` overflows to −∞ once it is below −1.8e308, which
-/// takes coordinates near 1e150 at β = 1e8. The point is then treated as
-/// having weight 0, although the exact weight is merely tiny, and a point
-/// whose only rivals overflowed counts as completely selected.
+/// Each point carries `c_n = Σ_{k'<k} ln(1 − h^{k'}_n)`, starting at 0, and
+/// layer k is `softmax_n(−β d_n + c_n)` (see [`multiplicative_layer`]).
 fn multiplicative_activations(d: &DVector<f64>, beta: f64, layers: usize) -> Vec<DVector<f64>> {
     let mut carry = DVector::zeros(d.len());
-    let mut activations = Vec::with_capacity(layers);
-    for _ in 0..layers {
-        if carry.iter().all(|&c: &f64| c == f64::NEG_INFINITY) {
-            carry.fill(0.0);
-        }
-        let logits = multiplicative_logits(d, beta, &carry);
-        let activation = softmax_of_logits(&logits);
-        add_log_complements(&logits, &activation, &mut carry);
-        activations.push(activation);
+    (0..layers)
+        .map(|_| multiplicative_layer(d, beta, &mut carry))
+        .collect()
+}
+
+/// Computes one layer of the multiplicative rule and adds `ln(1 − h_n)` to
+/// each point's carry.
+///
+/// A carry of −∞ marks a point that a layer selected completely, and such a
+/// point gets weight exactly 0. A point's carry becomes −∞ only when every
+/// other point's logit is −∞ in that layer, so each layer uses up at most one
+/// point, and with K ≤ N at least one point is still available in every layer.
+/// Should every carry be −∞ all the same, the layer clears the carries and
+/// starts a new round over all points rather than divide 0 by 0.
+///
+/// NOTE: `−β (d_n − d_ref)` overflows to −∞ once it is below −1.8e308, which
+/// takes coordinates near 1e150 at β = 1e8. The point then gets weight 0,
+/// although its exact weight is merely tiny, and a point whose rivals all
+/// overflowed counts as completely selected.
+fn multiplicative_layer(d: &DVector<f64>, beta: f64, carry: &mut DVector<f64>) -> DVector<f64> {
+    if carry.iter().all(|&c| c == f64::NEG_INFINITY) {
+        carry.fill(0.0);
     }
-    activations
+    let logits = multiplicative_logits(d, beta, carry);
+    let activation = softmax_of_logits(&logits);
+    add_log_complements(&logits, &activation, carry);
+    activation
 }
 
 /// Returns `−β (d_n − d_ref) + c_n`, where `d_ref` is the smallest squared
@@ -308,4 +312,72 @@ pub fn nearest_order(squared_distances: &[f64]) -> Vec<usize> {
     // checked finite coordinates, so `total_cmp` orders them like `<`.
     order.sort_by(|&a, &b| squared_distances[a].total_cmp(&squared_distances[b]));
     order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiplicative_layer_gives_used_point_zero_weight() {
+        // Point 0 is the nearest but was selected completely before.
+        let d = DVector::from_vec(vec![1.0, 2.0, 4.0]);
+        let mut carry = DVector::from_vec(vec![f64::NEG_INFINITY, 0.0, 0.0]);
+
+        let activation = multiplicative_layer(&d, 1.0, &mut carry);
+
+        // The others split as in a plain softmax: e^{−2} : e^{−4}.
+        let h1 = 1.0 / (1.0 + (-2.0f64).exp());
+        assert_eq!(activation[0], 0.0, "h_0 of the used point");
+        assert!(
+            (activation[1] - h1).abs() < 1e-15,
+            "h_1 = {}",
+            activation[1]
+        );
+        assert!(
+            (activation[2] - (1.0 - h1)).abs() < 1e-15,
+            "h_2 = {}",
+            activation[2]
+        );
+        assert_eq!(carry[0], f64::NEG_INFINITY, "the used point stays used");
+        assert!(carry.iter().skip(1).all(|c| c.is_finite()), "{carry}");
+    }
+
+    #[test]
+    fn multiplicative_layer_restarts_when_every_point_is_used() {
+        let d = DVector::from_vec(vec![1.0, 2.0, 4.0]);
+        let mut carry = DVector::from_element(3, f64::NEG_INFINITY);
+
+        let activation = multiplicative_layer(&d, 1.0, &mut carry);
+
+        let fresh = softmax_of_negative(&d, 1.0);
+        assert!(
+            (&activation - &fresh).amax() < 1e-15,
+            "{activation} against the first layer {fresh}"
+        );
+        assert!(carry.iter().all(|c| c.is_finite()), "{carry}");
+    }
+
+    #[test]
+    fn multiplicative_layer_survives_overflowing_logits() {
+        // β·(d_1 − d_0) = 1e8 · 8e300 overflows to −∞. Point 0 is used, so the
+        // reference distance must come from point 1, whose logit is then 0.
+        let d = DVector::from_vec(vec![0.0, 8e300]);
+        let mut carry = DVector::from_vec(vec![f64::NEG_INFINITY, 0.0]);
+
+        let activation = multiplicative_layer(&d, 1e8, &mut carry);
+
+        assert_eq!(activation.as_slice(), &[0.0, 1.0]);
+    }
+
+    #[test]
+    fn log_share_of_others_keeps_digits_where_h_rounds_to_one() {
+        // h_0 = 1 / (1 + e^{−50}) rounds to 1, yet ln(1 − h_0) ≈ −50.
+        let logits = DVector::from_vec(vec![0.0, -50.0]);
+        let exact = -50.0 - (-50.0f64).exp().ln_1p();
+        assert!((log_share_of_others(&logits, 0) - exact).abs() < 1e-13);
+
+        let lone = DVector::from_vec(vec![0.0, f64::NEG_INFINITY]);
+        assert_eq!(log_share_of_others(&lone, 0), f64::NEG_INFINITY);
+    }
 }
