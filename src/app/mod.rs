@@ -1,6 +1,7 @@
 //! The web app (wasm32 only): Leptos components over the model, data and
 //! rendering modules. Only this module touches the browser.
 
+mod benchmark;
 mod canvas;
 mod controls;
 mod layer_strip;

@@ -496,14 +496,35 @@ fn no_warning_when_gamma_above_gap() {
     let training = gap_scene();
     let query = Point2::new(0.0, 0.0);
 
+    // Layer 3 needs γ > d_2 − d_0 = 3 to move on from point 0 to point 2.
     for raw in [
         soft(1e6, 1.01, 2),
-        soft(1e6, 1.01, 3),
+        soft(1e6, 3.01, 3),
         hard(3),
         soft(0.0, 0.0, 3),
     ] {
         let model = model_of(&training, raw, Suppression::Additive);
         assert_eq!(reselection_warning(&model, query), Ok(None), "with {raw:?}");
+    }
+}
+
+#[test]
+fn warning_names_the_layer_that_picks_again() {
+    // γ = 1.01 lets layer 2 move on to point 1, but layer 3 scores the points
+    // 1 + 1.01, 2 + 1.01 and 4, so it returns to point 0. It would need
+    // γ > d_2 − d_0 = 3 to reach point 2.
+    let training = gap_scene();
+    let model = model_of(&training, soft(1e6, 1.01, 3), Suppression::Additive);
+
+    let warning = reselection_warning(&model, Point2::new(0.0, 0.0))
+        .expect("valid query")
+        .expect("a warning at γ = 1.01 < 3");
+    for expected in [
+        "layer 3 picks training point 0 again",
+        "after layer 1 picked it",
+        "here 3.000",
+    ] {
+        assert!(warning.contains(expected), "{expected:?} missing in {warning:?}");
     }
 }
 

@@ -12,16 +12,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 repository="$(cd "$here/../.." && pwd)"
 venv="$here/.venv"
 
-if [[ ! -x "$venv/bin/python" ]]; then
-    "${PYTHON:-python3.11}" -m venv "$venv"
-fi
-
-# The copy of requirements.txt inside the venv records what was installed last.
-installed="$venv/requirements.installed.txt"
-if ! cmp -s "$here/requirements.txt" "$installed"; then
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    cp "$here/requirements.txt" "$installed"
-fi
+"$here/venv.sh"
 
 cd "$repository"
 cargo build --release --bin softknn
