@@ -524,7 +524,10 @@ fn warning_names_the_layer_that_picks_again() {
         "after layer 1 picked it",
         "here 3.000",
     ] {
-        assert!(warning.contains(expected), "{expected:?} missing in {warning:?}");
+        assert!(
+            warning.contains(expected),
+            "{expected:?} missing in {warning:?}"
+        );
     }
 }
 

@@ -84,14 +84,14 @@ fn product_reference(distances: &[f64], beta: f64, k: usize) -> Vec<Vec<f64>> {
         }
         let activation: Vec<f64> = weights.iter().map(|w| w / total).collect();
 
-        for i in 0..n {
+        for (i, factor) in survival.iter_mut().enumerate() {
             let mut complement = 0.0;
             for (m, &h) in activation.iter().enumerate() {
                 if m != i {
                     complement += h;
                 }
             }
-            survival[i] *= complement;
+            *factor *= complement;
         }
         layers.push(activation);
     }
@@ -189,7 +189,7 @@ fn three_point_case_matches_hand_computation() {
             0.035_119_026_959_339_72,
         ],
         [
-            0.478_994_966_932_967_0,
+            0.478_994_966_932_967,
             0.442_902_400_307_702_8,
             0.078_102_632_759_330_26,
         ],
