@@ -1,10 +1,11 @@
-//! Measures of a model over many points, as the class sees them: accuracy
+//! Measures of a model over many points, shown to the class: accuracy
 //! with each training point left out, accuracy on held-out points, agreement
 //! with classical k-NN, and how much of the layers' mass goes to points that
 //! earlier layers already selected.
 //!
 //! Every measure evaluates the model through [`Model::trace`] or
-//! [`Model::predict`], so it sees exactly what the maps and the probe show.
+//! [`Model::predict`], so it uses the f64 reference computation with the
+//! model's suppression rule.
 //! A class decision is `argmax ŷ` (see [`predicted_class`]).
 
 use nalgebra::{DVector, Point2};
@@ -251,8 +252,8 @@ pub fn find_reselection(trace: &Trace) -> Option<Reselection> {
 }
 
 /// Returns a plain-language warning when the layers at `query` re-select
-/// training points (see [`find_reselection`]), with the likely cause and what
-/// to change; `None` when they do not.
+/// training points (see [`find_reselection`]), or `None` when they do not.
+/// The warning names the likely cause and the setting to change.
 ///
 /// # Errors
 /// When `query` is not a valid point.
@@ -450,5 +451,5 @@ fn leave_one_out_with(
     correct as f64 / reduced_sets.len() as f64
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests;

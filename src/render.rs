@@ -1,6 +1,6 @@
 //! Class probabilities to pixels: pure functions from number grids to RGBA.
 
-/// How strongly the winning class is painted.
+/// The strength with which the winning class is painted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shading {
     /// Strength follows confidence: a tie between all classes is almost white.

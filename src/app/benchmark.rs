@@ -10,7 +10,7 @@ use crate::engine::{FastEngine, Grid, MapEngine, MapOutput};
 use crate::model::{Model, RawParams, TrainingSet};
 
 /// Computes the decision map of a training set given as CSV (`x,y,label`)
-/// `repeats` times on a `resolution²` grid over the plot domain; returns the
+/// `repeats` times, on a `resolution²` grid over the plot domain. Returns the
 /// fastest time in milliseconds.
 #[wasm_bindgen]
 pub fn benchmark_map(

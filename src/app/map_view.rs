@@ -27,7 +27,7 @@ const DRAG_THRESHOLD_CSS: f64 = 4.0;
 const KEY_STEP: f64 = 0.02;
 const KEY_STEP_LARGE: f64 = 0.1;
 
-/// Where the plot area sits on the canvas, in canvas pixels, after the last draw.
+/// The plot area's position on the canvas, in canvas pixels, after the last draw.
 #[derive(Clone, Copy, Debug, Default)]
 struct PlotFrame {
     left: f64,
@@ -408,7 +408,7 @@ impl MapDrawing<'_> {
     }
 }
 
-/// The point drawn nearest to `target` (canvas pixels), if within `radius`.
+/// Finds the point drawn nearest to `target` (canvas pixels), if within `radius`.
 fn nearest_on_screen(
     scene: &Scene,
     frame: &PlotFrame,

@@ -2,9 +2,9 @@
 //! the full resolution spread over later frames once the gesture stops.
 //!
 //! Every input (a drag step, a slider step) marks the maps stale. The first
-//! input of a frame is answered at once, in the same task: a coarse decision
-//! map, sized from the measured cost so that it fits the frame budget, is
-//! computed and drawn, so the next paint shows it. Further inputs in the same
+//! input of a frame is handled at once, in the same task, so the next paint
+//! shows its result. That task computes and draws a coarse decision map,
+//! sized from the measured cost so that it fits the frame budget. Further inputs in the same
 //! frame are gathered and answered in the next animation frame. When no
 //! gesture is going on, a [`FineJob`] then computes the full-resolution maps a
 //! few rows per frame, so no frame blocks the page for long.
@@ -22,7 +22,7 @@ pub const FULL_RESOLUTION: usize = 200;
 pub const LAYER_RESOLUTION: usize = 64;
 /// Coarse maps never go below this many cells per side.
 const COARSE_MIN: usize = 24;
-/// Compute time for the coarse pass that answers an input: with drawing and
+/// Compute time for the coarse pass that follows an input. With drawing and
 /// the layer strip it stays within one 16 ms frame.
 const COARSE_BUDGET_MS: f64 = 6.0;
 /// Compute time per frame for the full-resolution job, leaving the rest of
@@ -112,7 +112,8 @@ impl MapStore {
         self.maps.with_value(f)
     }
 
-    /// Marks the maps stale after a change and asks for a frame.
+    /// Marks the maps stale after a change, computes a coarse map unless one
+    /// was computed in this frame already, and requests an animation frame.
     pub fn invalidate(&self, state: AppState) {
         self.scheduler.update_value(|s| {
             s.stale = true;

@@ -9,7 +9,7 @@ use crate::data::scene::{ScaleHints, Scene};
 use crate::data::synthetic::{self, SyntheticKind, SyntheticSpec};
 use crate::model::RawParams;
 
-/// Where the scene's points come from.
+/// The source of the scene's points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DataChoice {
     Real(RealDataset),

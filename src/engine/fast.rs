@@ -7,10 +7,11 @@
 //! - A point whose smallest squared distance to the tile exceeds the K-th
 //!   smallest *largest* squared distance by more than `T/β` (plus a margin
 //!   for how far suppression lifts the smallest score) is a non-candidate.
-//! - After each layer of each cell, the bound is checked a posteriori: every
-//!   non-candidate has score `s_n ≥ d_n ≥ d_cut`, the smallest distance of any
-//!   non-candidate to the tile, so its weight relative to the largest term is
-//!   at most `e^{−β (d_cut − σ)}`, where σ is the layer's smallest score. If
+//! - After each layer of each cell, the bound is checked a posteriori. Let
+//!   `d_cut` be the smallest distance of any non-candidate to the tile and σ
+//!   the layer's smallest score. Every non-candidate has score
+//!   `s_n ≥ d_n ≥ d_cut`, so its weight relative to the largest term is at
+//!   most `e^{−β (d_cut − σ)}`. If
 //!   `β (d_cut − σ) < T` for any cell and layer, the tile is computed again
 //!   with more candidates, up to all N points.
 //!
@@ -109,8 +110,8 @@ pub struct PruneStats {
 pub struct FastEngine {
     prepared: Prepared,
     scratch: Scratch,
-    /// How far, in squared distance, suppression lifted the smallest score in
-    /// the last tile: the next tile's candidate margin starts from it.
+    /// The rise of the smallest score above the K-th far distance in the last
+    /// tile, in squared distance. The next tile's candidate margin starts from it.
     margin: f64,
     pub stats: PruneStats,
 }

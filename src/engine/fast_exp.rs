@@ -1,9 +1,9 @@
 //! `e^{−x}` for `x ≥ 0` in f32, written so that the compiler vectorises it.
 //!
 //! The standard library's `expf` is a call per element. Here the argument is
-//! split as `−x = n·ln 2 + r` with integer `n` and `|r| ≤ ln 2 / 2`; `e^r`
-//! comes from a degree-6 Taylor polynomial, and `2^n` is built in the float's
-//! exponent bits. Every step is plain arithmetic with no branch, so a loop
+//! split as `−x = n·ln 2 + r` with integer `n` and `|r| ≤ ln 2 / 2`. Then
+//! `e^r` comes from a degree-6 Taylor polynomial, and `2^n` is built in the
+//! float's exponent bits. Every step is plain arithmetic with no branch, so a loop
 //! over a slice becomes SIMD code (wasm `simd128`, x86 SSE2).
 
 /// Arguments above this give `e^{−x}` below f32's smallest normal number; the result is then 0.

@@ -31,7 +31,7 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// A square grid of `resolution × resolution` cells over `domain × domain`.
+    /// Makes a square grid of `resolution × resolution` cells over `domain × domain`.
     pub fn square(domain: (f64, f64), resolution: usize) -> Grid {
         Grid {
             x_range: domain,
@@ -45,7 +45,7 @@ impl Grid {
         self.columns * self.rows
     }
 
-    /// The centre of cell (`column`, `row`) in plane coordinates.
+    /// Returns the centre of cell (`column`, `row`) in plane coordinates.
     pub fn cell_centre(&self, column: usize, row: usize) -> Point2<f64> {
         let (x0, x1) = self.x_range;
         let (y0, y1) = self.y_range;
@@ -86,7 +86,7 @@ impl MapOutput {
         }
     }
 
-    /// The votes of layer `layer` (0-based) for every cell, if they were kept.
+    /// Returns the votes of layer `layer` (0-based) for every cell, if they were kept.
     pub fn layer(&self, layer: usize) -> Option<&[f32]> {
         let size = self.grid.cells() * self.classes;
         self.layer_votes.get(layer * size..(layer + 1) * size)
@@ -189,7 +189,7 @@ impl MapEngine for DirectEngine {
 }
 
 impl DirectEngine {
-    /// One soft layer: `h = softmax(−β (d + γ S))`, its vote into `votes`, and `S += h`.
+    /// Computes one soft layer `h = softmax(−β (d + γ S))`, adds its vote to `votes` and `h` to `S`.
     fn soft_layer(&mut self, beta: f32, gamma: f32, labels: &[usize]) {
         let mut smallest = f32::INFINITY;
         for ((w, d), s) in self
@@ -223,7 +223,7 @@ impl DirectEngine {
     }
 }
 
-/// The `k` nearest training indices in order, ties broken by the lower index.
+/// Returns the `k` nearest training indices in order, ties broken by the lower index.
 fn nearest_k(squared_distances: &[f32], k: usize) -> Vec<usize> {
     let as_f64: Vec<f64> = squared_distances.iter().map(|&d| d as f64).collect();
     let mut order = nearest_order(&as_f64);

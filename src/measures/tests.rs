@@ -1,6 +1,6 @@
 //! Tests of the measures against direct computations written here: reduced
 //! training sets built by hand, a brute-force k-NN vote, and cases whose
-//! answer is worked out in the comments.
+//! result is worked out in the comments.
 
 use nalgebra::{DVector, Point2};
 use rand::{Rng, SeedableRng};
@@ -161,7 +161,7 @@ fn leave_one_out_matches_reduced_models() {
 }
 
 #[test]
-fn leave_one_out_of_one_nn_on_a_line() {
+fn leave_one_out_hand_checked_line() {
     // Points on the x axis at 0, 1, 2, 10, 11, 12 with classes 0, 0, 1, 1, 1, 0.
     let training = training_of(
         &[
@@ -208,7 +208,7 @@ fn leave_one_out_needs_two_points() {
 }
 
 #[test]
-fn leave_one_out_caps_k_at_n_minus_one() {
+fn leave_one_out_caps_k() {
     let mut rng = ChaCha8Rng::seed_from_u64(32);
     let training = random_training(&mut rng, 9, 3);
 

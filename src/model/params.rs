@@ -33,7 +33,7 @@ pub enum Mode {
     Hard,
 }
 
-/// How a layer keeps away from the training points that earlier layers selected.
+/// Rule that keeps a layer away from the training points that earlier layers selected.
 ///
 /// | Variant          | Layer k, with `S^k_n = Σ_{k'<k} h^{k'}_n`                    | Uses γ |
 /// | ---------------- | ------------------------------------------------------------ | ------ |
@@ -61,7 +61,7 @@ pub enum Suppression {
     /// The penalty `β γ S^k_n` is subtracted from each logit.
     #[default]
     Additive,
-    /// Each logit carries `Σ_{k'<k} ln(1 − h^{k'}_n)`; γ is unused.
+    /// Each logit carries `Σ_{k'<k} ln(1 − h^{k'}_n)`, and γ is unused.
     Multiplicative,
 }
 

@@ -75,7 +75,7 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The suppression rule of the soft layers; hard mode ignores it.
+    /// Returns the suppression rule of the soft layers, which hard mode ignores.
     pub fn suppression(&self) -> Suppression {
         self.suppression
     }
@@ -371,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn log_share_of_others_keeps_digits_where_h_rounds_to_one() {
+    fn log_share_precise_where_h_rounds_to_one() {
         // h_0 = 1 / (1 + e^{−50}) rounds to 1, yet ln(1 − h_0) ≈ −50.
         let logits = DVector::from_vec(vec![0.0, -50.0]);
         let exact = -50.0 - (-50.0f64).exp().ln_1p();

@@ -170,8 +170,8 @@ fn three_point_case_matches_hand_computation() {
         c * (a + b) / (2.0 * p),
     ];
     // Layer 3: 1 − h^2_0 = (2P − a (b + c)) / (2P) = (ab + ac + 2bc) / (2P), and
-    // likewise for the others. The common factors 1 / Z and 1 / (2P) cancel,
-    // leaving the weights a (b + c) (ab + ac + 2bc), b (a + c) (ab + bc + 2ca)
+    // likewise for the others. The common factors 1 / Z and 1 / (2P) cancel.
+    // That leaves the weights a (b + c) (ab + ac + 2bc), b (a + c) (ab + bc + 2ca)
     // and c (a + b) (ac + bc + 2ab).
     let v = [
         a * (b + c) * (a * b + a * c + 2.0 * b * c),
@@ -343,7 +343,7 @@ fn large_beta_splits_later_layers_between_two_nearest() {
     // e^{−1000}, and 1 − h^1_0 ≈ e^{−1000}. Layer 2 weighs point 0 by
     // e^{−β} e^{−1000} and point 1 by e^{−2β}: the same, so h^2 = (½, ½, 0, 0).
     // Layer 3 multiplies both by 1 − ½ and again leaves point 2 (e^{−4β})
-    // far behind, and so on: the rule never reaches the third neighbour.
+    // far behind, so within these four layers the rule never reaches point 2.
     let scene = Scene::new(
         vec![(1.0, 0.0), (1.0, 1.0), (2.0, 0.0), (2.0, 1.0)],
         vec![0, 1, 1, 0],
