@@ -7,7 +7,7 @@
 // Criterion is a native-only dev-dependency; the wasm32 build (for clippy) gets an empty main.
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
-    use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+    use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
     use nalgebra::Point2;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
