@@ -268,7 +268,7 @@ pub fn reselection_warning(
     )
 }
 
-/// Words the warning for `reselection` with the cause that fits the model's rule.
+/// Formats the warning for `reselection` with the cause that fits the model's rule.
 fn describe_reselection(model: &Model, trace: &Trace, reselection: Reselection) -> String {
     let what = match reselection {
         Reselection::RepeatedPick {
@@ -299,7 +299,7 @@ fn describe_reselection(model: &Model, trace: &Trace, reselection: Reselection) 
     format!("{what}: {cause}.")
 }
 
-/// Words why the additive rule re-selects, with the γ that would prevent it
+/// Explains why the additive rule re-selects, with the γ that would prevent it
 /// at large β where the squared distances give one.
 fn additive_cause(trace: &Trace, reselection: Reselection, beta: f64, gamma: f64) -> String {
     let too_small = format!("γ = {gamma} is too small for β = {beta}");
