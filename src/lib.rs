@@ -7,7 +7,10 @@
 //!
 //! The modules form layers, each using only those above it:
 //! - [`model`]: the mathematics in f64, the reference for everything else;
+//! - [`measures`]: accuracies and diagnostics computed with the model;
+//! - [`engine`]: the model over a grid of map cells, for drawing maps;
 //! - [`data`]: CSV tables, data sets and scenes;
+//! - [`render`]: class probabilities to RGBA pixels;
 //! - the web app (`app`, wasm32 only), which alone touches the browser.
 
 pub mod data;
