@@ -7,13 +7,16 @@
 //! - A point whose smallest squared distance to the tile exceeds the K-th
 //!   smallest *largest* squared distance by more than `T/β` (plus a margin
 //!   for how far suppression lifts the smallest score) is a non-candidate.
+//! - Each cell then keeps, of the tile's candidates, those within its own
+//!   nearest squared distance plus `T/β` and the same margin.
 //! - After each layer of each cell, the bound is checked a posteriori. Let
 //!   `d_cut` be the smallest distance of any non-candidate to the tile and σ
 //!   the layer's smallest score. Every non-candidate has score
 //!   `s_n ≥ d_n ≥ d_cut`, so its weight relative to the largest term is at
 //!   most `e^{−β (d_cut − σ)}`. If
-//!   `β (d_cut − σ) < T` for any cell and layer, the tile is computed again
-//!   with more candidates, up to all N points.
+//!   `β (d_cut − σ) < T` for any cell and layer, the cell is computed again
+//!   with more of the tile's candidates, and if it had them all, the tile is
+//!   computed again with more candidates, up to all N points.
 //!
 //! With `T = ln N + 18.5`, the mass that left-out points could have had is
 //! below `N · e^{−T} < 1e-8` in every layer. Distances, scores and the
@@ -90,6 +93,12 @@ struct Scratch {
     distances: Vec<f64>,
     residual: Vec<f64>,
     exponents: Vec<f32>,
+    /// Distances of the current cell's own candidates, in class order.
+    cell_distances: Vec<f64>,
+    /// `cell_class_ends[c]`: one past the cell's last candidate of class c.
+    cell_class_ends: Vec<usize>,
+    /// Each layer's vote at the current cell, `layers × classes`.
+    layer_votes: Vec<f64>,
     order: Vec<usize>,
     vote_sum: Vec<f64>,
     votes: Vec<f64>,
@@ -101,6 +110,8 @@ pub struct PruneStats {
     pub tiles: usize,
     /// Tiles computed again because the a-posteriori bound failed.
     pub retries: usize,
+    /// Cells computed again with more of their tile's candidates.
+    pub cell_retries: usize,
     /// Candidate points summed over tiles (divide by `tiles` for the mean).
     pub candidates: usize,
 }
@@ -110,8 +121,9 @@ pub struct PruneStats {
 pub struct FastEngine {
     prepared: Prepared,
     scratch: Scratch,
-    /// The rise of the smallest score above the K-th far distance in the last
-    /// tile, in squared distance. The next tile's candidate margin starts from it.
+    /// The largest rise of a layer's smallest score above the cell's nearest
+    /// squared distance in the last tile. The next tile's candidate bounds
+    /// start from it.
     margin: f64,
     pub stats: PruneStats,
 }
@@ -207,7 +219,6 @@ impl FastEngine {
                 &rows,
                 &columns,
                 threshold,
-                kth_far,
                 (beta, gamma),
                 cutoff,
             ) {
@@ -233,11 +244,11 @@ impl FastEngine {
         rows: &Range<usize>,
         columns: &Range<usize>,
         threshold: f64,
-        kth_far: f64,
         (beta, gamma): (f64, f64),
         cutoff: f64,
     ) -> TileResult {
         let prepared = &self.prepared;
+        let margin = self.margin;
         let s = &mut self.scratch;
         let classes = out.classes;
         let layers = model.params().layers();
@@ -262,10 +273,9 @@ impl FastEngine {
 
         let count = s.candidates.len();
         s.distances.resize(count, 0.0);
-        s.residual.resize(count, 0.0);
-        s.exponents.resize(count, 0.0);
         s.vote_sum.resize(classes, 0.0);
         s.votes.resize(classes, 0.0);
+        s.layer_votes.resize(layers * classes, 0.0);
         let cells = out.grid.cells();
         let keep_layers = !out.layer_votes.is_empty();
         let mut largest_lift: f64 = 0.0;
@@ -309,42 +319,30 @@ impl FastEngine {
                         );
                     }
                 } else {
-                    s.residual.fill(0.0);
+                    // The cell's own candidates: those of the tile within the cell's bound.
+                    let nearest = s.distances.iter().copied().fold(f64::INFINITY, f64::min);
+                    let mut cell_threshold = nearest + margin + cutoff / beta;
+                    loop {
+                        let cell_cut =
+                            s.keep_cell_candidates(cell_threshold, cut, &prepared.classes);
+                        match s.soft_layers(beta, gamma, cutoff, cell_cut, layers) {
+                            Ok(largest_smallest) => {
+                                largest_lift = largest_lift.max(largest_smallest - nearest);
+                                break;
+                            }
+                            Err(needed) if s.cell_distances.len() == count => {
+                                return TileResult::NeedsThreshold(needed);
+                            }
+                            Err(needed) => {
+                                self.stats.cell_retries += 1;
+                                let grown = nearest + 2.0 * (cell_threshold - nearest).max(1e-12);
+                                cell_threshold = needed.max(grown);
+                            }
+                        }
+                    }
                     for layer in 0..layers {
-                        // s_n = d_n + γ S_n, shifted by its smallest value σ.
-                        let smallest = smallest_score(&s.distances, &s.residual, gamma);
-                        if cut.is_finite() && beta * (cut - smallest) < cutoff {
-                            return TileResult::NeedsThreshold(smallest + cutoff / beta);
-                        }
-                        largest_lift = largest_lift.max(smallest - kth_far);
-
-                        for ((e, d), r) in s.exponents.iter_mut().zip(&s.distances).zip(&s.residual)
-                        {
-                            *e = (beta * (d + gamma * r - smallest)) as f32;
-                        }
-                        exp_neg_in_place(&mut s.exponents);
-                        let mut start = 0;
-                        for (c, &end) in s.class_ends.iter().enumerate() {
-                            s.votes[c] = sum_as_f64(&s.exponents[start..end]);
-                            start = end;
-                        }
-                        // The smallest score's term is e^0 = 1, so the total is at least 1.
-                        let scale = 1.0 / s.votes.iter().sum::<f64>();
-                        for vote in s.votes.iter_mut() {
-                            *vote *= scale;
-                        }
-                        for (r, &w) in s.residual.iter_mut().zip(&s.exponents) {
-                            *r += w as f64 * scale;
-                        }
-                        write_layer(
-                            out,
-                            keep_layers,
-                            layer,
-                            cells,
-                            cell,
-                            &s.votes,
-                            &mut s.vote_sum,
-                        );
+                        let votes = &s.layer_votes[layer * classes..(layer + 1) * classes];
+                        write_layer(out, keep_layers, layer, cells, cell, votes, &mut s.vote_sum);
                     }
                 }
 
@@ -360,6 +358,83 @@ impl FastEngine {
 
         self.margin = largest_lift.max(0.0) * 1.25;
         TileResult::Done
+    }
+}
+
+impl Scratch {
+    /// Keeps the tile's candidates whose distance to the current cell is at
+    /// most `threshold`, in class order; returns the smallest distance of any
+    /// point left out, counting the tile's own non-candidates (`tile_cut`).
+    fn keep_cell_candidates(&mut self, threshold: f64, tile_cut: f64, class_of: &[usize]) -> f64 {
+        let classes = self.class_ends.len();
+        self.cell_distances.clear();
+        self.cell_class_ends.clear();
+        self.cell_class_ends.resize(classes, 0);
+        let mut cut = tile_cut;
+        for (&d, &index) in self.distances.iter().zip(&self.candidates) {
+            if d <= threshold {
+                self.cell_distances.push(d);
+                self.cell_class_ends[class_of[index]] = self.cell_distances.len();
+            } else {
+                cut = cut.min(d);
+            }
+        }
+        for c in 1..classes {
+            self.cell_class_ends[c] = self.cell_class_ends[c].max(self.cell_class_ends[c - 1]);
+        }
+        cut
+    }
+
+    /// Runs the K soft layers over the cell's candidates into `layer_votes`.
+    ///
+    /// Returns the largest smallest score σ over the layers, or, when a left-out
+    /// point could have carried measurable weight (`β (cut − σ) < cutoff`),
+    /// the distance up to which candidates are needed.
+    fn soft_layers(
+        &mut self,
+        beta: f64,
+        gamma: f64,
+        cutoff: f64,
+        cut: f64,
+        layers: usize,
+    ) -> Result<f64, f64> {
+        let count = self.cell_distances.len();
+        let classes = self.cell_class_ends.len();
+        self.residual.clear();
+        self.residual.resize(count, 0.0);
+        self.exponents.resize(count, 0.0);
+        let mut largest_smallest = f64::NEG_INFINITY;
+
+        for layer in 0..layers {
+            // s_n = d_n + γ S_n, shifted by its smallest value σ.
+            let smallest = smallest_score(&self.cell_distances, &self.residual, gamma);
+            if cut.is_finite() && beta * (cut - smallest) < cutoff {
+                return Err(smallest + cutoff / beta);
+            }
+            largest_smallest = largest_smallest.max(smallest);
+
+            let scores = self.cell_distances.iter().zip(&self.residual);
+            for (e, (d, r)) in self.exponents.iter_mut().zip(scores) {
+                *e = (beta * (d + gamma * r - smallest)) as f32;
+            }
+            exp_neg_in_place(&mut self.exponents);
+
+            let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
+            let mut start = 0;
+            for (vote, &end) in votes.iter_mut().zip(&self.cell_class_ends) {
+                *vote = sum_as_f64(&self.exponents[start..end]);
+                start = end;
+            }
+            // The smallest score's term is e^0 = 1, so the total is at least 1.
+            let scale = 1.0 / votes.iter().sum::<f64>();
+            for vote in votes.iter_mut() {
+                *vote *= scale;
+            }
+            for (r, &w) in self.residual.iter_mut().zip(&self.exponents) {
+                *r += w as f64 * scale;
+            }
+        }
+        Ok(largest_smallest)
     }
 }
 
