@@ -70,7 +70,8 @@ impl AppState {
         let spec = SyntheticSpec {
             seed: 1,
             size: 200,
-            classes: 3,
+            // Two classes suit moons, circles and XOR, the shapes that have a natural count.
+            classes: 2,
             noise: 0.2,
         };
         let scene = load_scene(choice, &spec);

@@ -203,3 +203,40 @@ test('keyboard adds, moves and deletes points on the map', async () => {
   await page.waitForFunction((n) => Number(document.querySelector('.map-frame').dataset.points) === n, points);
   await page.close();
 });
+
+test('hard mode disables beta and gamma and changes the map', async () => {
+  const { page } = await openApp(browser, server.url);
+  const before = await plotDigest(page);
+  const { version } = await mapState(page);
+
+  await page.getByRole('checkbox', { name: /Hard mode/ }).check();
+  await waitForSettledMap(page, version);
+
+  assert.ok(await page.getByRole('slider', { name: 'beta' }).isDisabled());
+  assert.ok(await page.getByRole('slider', { name: 'gamma' }).isDisabled());
+  assert.notEqual(await plotDigest(page), before);
+  await page.close();
+});
+
+test('generated data set follows its seed', async () => {
+  const { page } = await openApp(browser, server.url);
+  let { version } = await mapState(page);
+  await page.getByRole('combobox', { name: 'data set' }).selectOption('moons');
+  await waitForSettledMap(page, version);
+  assert.equal((await mapState(page)).points, 200);
+  const first = await plotDigest(page);
+
+  ({ version } = await mapState(page));
+  await page.getByRole('button', { name: 'Regenerate' }).click();
+  await waitForSettledMap(page, version);
+  assert.equal(await page.getByRole('spinbutton', { name: 'seed' }).inputValue(), '2');
+  assert.notEqual(await plotDigest(page), first, 'seed 2 draws other points');
+
+  ({ version } = await mapState(page));
+  const seed = page.getByRole('spinbutton', { name: 'seed' });
+  await seed.fill('1');
+  await seed.press('Enter');
+  await waitForSettledMap(page, version);
+  assert.equal(await plotDigest(page), first, 'seed 1 again gives the same map');
+  await page.close();
+});
