@@ -39,6 +39,9 @@ use crate::model::{Mode, Model, TrainingSet};
 pub const TILE: usize = 8;
 /// Extra exponent beyond `ln N` that left-out points must be below: e^{−18.5} < 1e-8.
 const PRUNE_EXPONENT: f64 = 18.5;
+/// Largest `β σ` (σ measured from the cell's nearest distance) for which
+/// scores are kept in f32; see `Scratch::soft_layers_f32`.
+const F32_EXPONENT_LIMIT: f64 = 50.0;
 
 /// The training points sorted by class, so each class's vote is a contiguous sum.
 #[derive(Debug, Default)]
@@ -99,6 +102,11 @@ struct Scratch {
     cell_class_ends: Vec<usize>,
     /// Each layer's vote at the current cell, `layers × classes`.
     layer_votes: Vec<f64>,
+    /// The cell's distances less its nearest distance, and `S_n`, in f32.
+    shifted_distances: Vec<f32>,
+    residual_f32: Vec<f32>,
+    /// The last cell needed f64 scores, so the next one starts with them.
+    prefer_f64: bool,
     order: Vec<usize>,
     vote_sum: Vec<f64>,
     votes: Vec<f64>,
@@ -325,7 +333,7 @@ impl FastEngine {
                     loop {
                         let cell_cut =
                             s.keep_cell_candidates(cell_threshold, cut, &prepared.classes);
-                        match s.soft_layers(beta, gamma, cutoff, cell_cut, layers) {
+                        match s.soft_cell(beta, gamma, cutoff, cell_cut, layers, nearest) {
                             Ok(largest_smallest) => {
                                 largest_lift = largest_lift.max(largest_smallest - nearest);
                                 break;
@@ -383,6 +391,92 @@ impl Scratch {
             self.cell_class_ends[c] = self.cell_class_ends[c].max(self.cell_class_ends[c - 1]);
         }
         cut
+    }
+
+    /// Runs the K soft layers over the cell's candidates into `layer_votes`,
+    /// with f32 scores where they are precise enough and f64 scores elsewhere.
+    fn soft_cell(
+        &mut self,
+        beta: f64,
+        gamma: f64,
+        cutoff: f64,
+        cut: f64,
+        layers: usize,
+        nearest: f64,
+    ) -> Result<f64, f64> {
+        if !self.prefer_f64 {
+            if let Some(largest_smallest) = self.soft_layers_f32(beta, gamma, cutoff, cut, layers, nearest)? {
+                return Ok(largest_smallest);
+            }
+        }
+        let result = self.soft_layers(beta, gamma, cutoff, cut, layers);
+        self.prefer_f64 = result.as_ref().is_ok_and(|&largest| beta * (largest - nearest) > F32_EXPONENT_LIMIT);
+        result
+    }
+
+    /// Runs the soft layers with f32 scores measured from the cell's nearest
+    /// distance; returns `Ok(None)` when f32 is not precise enough.
+    ///
+    /// A score `s` and the smallest score σ, both measured from the nearest
+    /// distance, carry f32 rounding of about 6e-8 of their size. For points
+    /// that carry weight, `β (s − σ) ≤ T`, so the exponent's error is about
+    /// 6e-8 · (β σ + T) · 3. While β σ stays below [`F32_EXPONENT_LIMIT`]
+    /// that is below 2e-5 in the exponent, so below 2e-5 relative in a weight.
+    fn soft_layers_f32(
+        &mut self,
+        beta: f64,
+        gamma: f64,
+        cutoff: f64,
+        cut: f64,
+        layers: usize,
+        nearest: f64,
+    ) -> Result<Option<f64>, f64> {
+        let count = self.cell_distances.len();
+        let classes = self.cell_class_ends.len();
+        self.shifted_distances.clear();
+        self.shifted_distances
+            .extend(self.cell_distances.iter().map(|&d| (d - nearest) as f32));
+        self.residual_f32.clear();
+        self.residual_f32.resize(count, 0.0);
+        self.exponents.resize(count, 0.0);
+        let (beta_f32, gamma_f32) = (beta as f32, gamma as f32);
+        let mut largest_smallest: f32 = 0.0;
+
+        for layer in 0..layers {
+            let smallest = smallest_score_f32(&self.shifted_distances, &self.residual_f32, gamma_f32);
+            let sigma = nearest + smallest as f64;
+            if cut.is_finite() && beta * (cut - sigma) < cutoff {
+                return Err(sigma + cutoff / beta);
+            }
+            if beta * smallest as f64 > F32_EXPONENT_LIMIT {
+                self.prefer_f64 = true;
+                return Ok(None);
+            }
+            largest_smallest = largest_smallest.max(smallest);
+
+            let scores = self.shifted_distances.iter().zip(&self.residual_f32);
+            for (e, (d, r)) in self.exponents.iter_mut().zip(scores) {
+                *e = beta_f32 * (d + gamma_f32 * r - smallest);
+            }
+            exp_neg_in_place(&mut self.exponents);
+
+            let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
+            let mut start = 0;
+            for (vote, &end) in votes.iter_mut().zip(&self.cell_class_ends) {
+                *vote = sum_as_f64(&self.exponents[start..end]);
+                start = end;
+            }
+            // The smallest score's term is e^0 = 1, so the total is at least 1.
+            let scale = 1.0 / votes.iter().sum::<f64>();
+            for vote in votes.iter_mut() {
+                *vote *= scale;
+            }
+            let scale_f32 = scale as f32;
+            for (r, &w) in self.residual_f32.iter_mut().zip(&self.exponents) {
+                *r += w * scale_f32;
+            }
+        }
+        Ok(Some(nearest + largest_smallest as f64))
     }
 
     /// Runs the K soft layers over the cell's candidates into `layer_votes`.
@@ -483,6 +577,21 @@ fn smallest_score(distances: &[f64], residual: &[f64], gamma: f64) -> f64 {
         .map(|(d, r)| d + gamma * r)
         .fold(f64::INFINITY, f64::min);
     lanes.iter().copied().fold(tail_smallest, f64::min)
+}
+
+/// Returns `min_n (d_n + γ r_n)` in f32.
+fn smallest_score_f32(distances: &[f32], residual: &[f32], gamma: f32) -> f32 {
+    let mut lanes = [f32::INFINITY; LANES];
+    let mut d_chunks = distances.chunks_exact(LANES);
+    let mut r_chunks = residual.chunks_exact(LANES);
+    for (d, r) in d_chunks.by_ref().zip(r_chunks.by_ref()) {
+        for lane in 0..LANES {
+            lanes[lane] = lanes[lane].min(d[lane] + gamma * r[lane]);
+        }
+    }
+    let tail = d_chunks.remainder().iter().zip(r_chunks.remainder());
+    let tail_smallest = tail.map(|(d, r)| d + gamma * r).fold(f32::INFINITY, f32::min);
+    lanes.iter().copied().fold(tail_smallest, f32::min)
 }
 
 /// Sums f32 values in f64, in [`LANES`] partial sums.
