@@ -31,7 +31,9 @@
 
 use std::ops::Range;
 
-use super::fast_exp::exp_neg_in_place;
+use wide::f32x8;
+
+use super::fast_exp::{exp_neg, exp_neg_in_place, exp_neg_x8};
 use super::{MapEngine, MapOutput};
 use crate::model::{Mode, Model, TrainingSet};
 
@@ -405,12 +407,16 @@ impl Scratch {
         nearest: f64,
     ) -> Result<f64, f64> {
         if !self.prefer_f64 {
-            if let Some(largest_smallest) = self.soft_layers_f32(beta, gamma, cutoff, cut, layers, nearest)? {
+            if let Some(largest_smallest) =
+                self.soft_layers_f32(beta, gamma, cutoff, cut, layers, nearest)?
+            {
                 return Ok(largest_smallest);
             }
         }
         let result = self.soft_layers(beta, gamma, cutoff, cut, layers);
-        self.prefer_f64 = result.as_ref().is_ok_and(|&largest| beta * (largest - nearest) > F32_EXPONENT_LIMIT);
+        self.prefer_f64 = result
+            .as_ref()
+            .is_ok_and(|&largest| beta * (largest - nearest) > F32_EXPONENT_LIMIT);
         result
     }
 
@@ -443,7 +449,8 @@ impl Scratch {
         let mut largest_smallest: f32 = 0.0;
 
         for layer in 0..layers {
-            let smallest = smallest_score_f32(&self.shifted_distances, &self.residual_f32, gamma_f32);
+            let smallest =
+                smallest_score_f32(&self.shifted_distances, &self.residual_f32, gamma_f32);
             let sigma = nearest + smallest as f64;
             if cut.is_finite() && beta * (cut - sigma) < cutoff {
                 return Err(sigma + cutoff / beta);
@@ -454,16 +461,17 @@ impl Scratch {
             }
             largest_smallest = largest_smallest.max(smallest);
 
-            let scores = self.shifted_distances.iter().zip(&self.residual_f32);
-            for (e, (d, r)) in self.exponents.iter_mut().zip(scores) {
-                *e = beta_f32 * (d + gamma_f32 * r - smallest);
-            }
-            exp_neg_in_place(&mut self.exponents);
+            weights_f32(
+                &self.shifted_distances,
+                &self.residual_f32,
+                (beta_f32, gamma_f32, smallest),
+                &mut self.exponents,
+            );
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
             let mut start = 0;
             for (vote, &end) in votes.iter_mut().zip(&self.cell_class_ends) {
-                *vote = sum_as_f64(&self.exponents[start..end]);
+                *vote = sum_f32(&self.exponents[start..end]);
                 start = end;
             }
             // The smallest score's term is e^0 = 1, so the total is at least 1.
@@ -471,10 +479,7 @@ impl Scratch {
             for vote in votes.iter_mut() {
                 *vote *= scale;
             }
-            let scale_f32 = scale as f32;
-            for (r, &w) in self.residual_f32.iter_mut().zip(&self.exponents) {
-                *r += w * scale_f32;
-            }
+            add_scaled(&mut self.residual_f32, &self.exponents, scale as f32);
         }
         Ok(Some(nearest + largest_smallest as f64))
     }
@@ -579,19 +584,86 @@ fn smallest_score(distances: &[f64], residual: &[f64], gamma: f64) -> f64 {
     lanes.iter().copied().fold(tail_smallest, f64::min)
 }
 
-/// Returns `min_n (d_n + γ r_n)` in f32.
+/// Loads 8 lanes from a slice of exactly 8 values.
+#[inline(always)]
+fn load(values: &[f32]) -> f32x8 {
+    let mut lanes = [0.0; 8];
+    lanes.copy_from_slice(values);
+    f32x8::from(lanes)
+}
+
+/// Returns `min_n (d_n + γ r_n)` in f32, 8 lanes at a time.
 fn smallest_score_f32(distances: &[f32], residual: &[f32], gamma: f32) -> f32 {
-    let mut lanes = [f32::INFINITY; LANES];
-    let mut d_chunks = distances.chunks_exact(LANES);
-    let mut r_chunks = residual.chunks_exact(LANES);
-    for (d, r) in d_chunks.by_ref().zip(r_chunks.by_ref()) {
-        for lane in 0..LANES {
-            lanes[lane] = lanes[lane].min(d[lane] + gamma * r[lane]);
-        }
+    let gamma_x8 = f32x8::splat(gamma);
+    let mut lanes = f32x8::splat(f32::INFINITY);
+    let mut d_blocks = distances.chunks_exact(8);
+    let mut r_blocks = residual.chunks_exact(8);
+    for (d, r) in d_blocks.by_ref().zip(r_blocks.by_ref()) {
+        lanes = lanes.fast_min(load(r).mul_add(gamma_x8, load(d)));
     }
-    let tail = d_chunks.remainder().iter().zip(r_chunks.remainder());
-    let tail_smallest = tail.map(|(d, r)| d + gamma * r).fold(f32::INFINITY, f32::min);
-    lanes.iter().copied().fold(tail_smallest, f32::min)
+    let tail = d_blocks.remainder().iter().zip(r_blocks.remainder());
+    let tail_smallest = tail
+        .map(|(d, r)| d + gamma * r)
+        .fold(f32::INFINITY, f32::min);
+    lanes.to_array().into_iter().fold(tail_smallest, f32::min)
+}
+
+/// Writes `e^{−β (d_n + γ r_n − σ)}` into `weights`, 8 lanes at a time.
+fn weights_f32(
+    distances: &[f32],
+    residual: &[f32],
+    (beta, gamma, smallest): (f32, f32, f32),
+    weights: &mut [f32],
+) {
+    let (beta_x8, gamma_x8, smallest_x8) = (
+        f32x8::splat(beta),
+        f32x8::splat(gamma),
+        f32x8::splat(smallest),
+    );
+    let mut w_blocks = weights.chunks_exact_mut(8);
+    let mut d_blocks = distances.chunks_exact(8);
+    let mut r_blocks = residual.chunks_exact(8);
+    for ((w, d), r) in w_blocks
+        .by_ref()
+        .zip(d_blocks.by_ref())
+        .zip(r_blocks.by_ref())
+    {
+        let exponent = beta_x8 * (load(r).mul_add(gamma_x8, load(d)) - smallest_x8);
+        w.copy_from_slice(&exp_neg_x8(exponent).to_array());
+    }
+    let tail = d_blocks.remainder().iter().zip(r_blocks.remainder());
+    for (w, (d, r)) in w_blocks.into_remainder().iter_mut().zip(tail) {
+        *w = exp_neg(beta * (d + gamma * r - smallest));
+    }
+}
+
+/// Sums f32 values in 8 f32 lanes, then adds the lanes in f64. Each lane
+/// adds at most N/8 terms, so the relative error stays below N · 1e-8.
+fn sum_f32(values: &[f32]) -> f64 {
+    let mut lanes = f32x8::ZERO;
+    let mut blocks = values.chunks_exact(8);
+    for block in blocks.by_ref() {
+        lanes += load(block);
+    }
+    let tail: f64 = blocks.remainder().iter().map(|&v| v as f64).sum();
+    lanes.to_array().iter().map(|&v| v as f64).sum::<f64>() + tail
+}
+
+/// Adds `scale · w_n` to every `r_n`.
+fn add_scaled(residual: &mut [f32], weights: &[f32], scale: f32) {
+    let scale_x8 = f32x8::splat(scale);
+    let mut r_blocks = residual.chunks_exact_mut(8);
+    let mut w_blocks = weights.chunks_exact(8);
+    for (r, w) in r_blocks.by_ref().zip(w_blocks.by_ref()) {
+        r.copy_from_slice(&load(w).mul_add(scale_x8, load(r)).to_array());
+    }
+    for (r, &w) in r_blocks
+        .into_remainder()
+        .iter_mut()
+        .zip(w_blocks.remainder())
+    {
+        *r += w * scale;
+    }
 }
 
 /// Sums f32 values in f64, in [`LANES`] partial sums.

@@ -21,7 +21,11 @@ const ROUNDING_MAGIC: f32 = 12_582_912.0;
 #[inline(always)]
 pub fn exp_neg(x: f32) -> f32 {
     // A plain comparison, not `f32::min`, whose NaN rules cost extra instructions.
-    let x = if x < LARGEST_ARGUMENT { x } else { LARGEST_ARGUMENT };
+    let x = if x < LARGEST_ARGUMENT {
+        x
+    } else {
+        LARGEST_ARGUMENT
+    };
     let shifted = -x * LOG2_E + ROUNDING_MAGIC;
     let n = shifted - ROUNDING_MAGIC;
     let r = (-x - n * LN2_HIGH) - n * LN2_LOW;
@@ -52,7 +56,7 @@ pub fn exp_neg(x: f32) -> f32 {
 /// [`exp_neg`] on 8 lanes at once, with explicit SIMD from the `wide` crate
 /// (the compiler left the scalar form's loop unvectorised).
 #[inline(always)]
-fn exp_neg_x8(x: f32x8) -> f32x8 {
+pub fn exp_neg_x8(x: f32x8) -> f32x8 {
     let largest = f32x8::splat(LARGEST_ARGUMENT);
     let x = x.fast_min(largest);
     // The magic-number rounding, as in the scalar form: `round` needs SSE4.1.
@@ -68,7 +72,8 @@ fn exp_neg_x8(x: f32x8) -> f32x8 {
 
     // n from the low mantissa bits of `shifted`; n ≥ −126, so n + 127 is a
     // normal float's exponent.
-    let n_bits: i32x8 = bytemuck::cast::<f32x8, i32x8>(shifted) - i32x8::splat(ROUNDING_MAGIC.to_bits() as i32);
+    let n_bits: i32x8 =
+        bytemuck::cast::<f32x8, i32x8>(shifted) - i32x8::splat(ROUNDING_MAGIC.to_bits() as i32);
     let exponent = (n_bits + i32x8::splat(127)) << 23;
     let scale: f32x8 = bytemuck::cast(exponent);
     x.cmp_ge(largest).blend(f32x8::ZERO, p * scale)
@@ -138,7 +143,11 @@ mod tests {
         let mut values = [0.0, 87.0, 1e10, f32::INFINITY, 86.9, 88.0, 200.0, 5.0];
         exp_neg_in_place(&mut values);
         assert_eq!(values[0], 1.0);
-        for (index, &value) in values.iter().enumerate().filter(|&(i, _)| ![0, 4, 7].contains(&i)) {
+        for (index, &value) in values
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| ![0, 4, 7].contains(&i))
+        {
             assert_eq!(value, 0.0, "lane {index}");
         }
         assert!(values[4] > 0.0 && values[7] > 0.0, "{values:?}");
