@@ -469,16 +469,7 @@ impl Scratch {
             );
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
-            let mut start = 0;
-            for (vote, &end) in votes.iter_mut().zip(&self.cell_class_ends) {
-                *vote = sum_f32(&self.exponents[start..end]);
-                start = end;
-            }
-            // The smallest score's term is e^0 = 1, so the total is at least 1.
-            let scale = 1.0 / votes.iter().sum::<f64>();
-            for vote in votes.iter_mut() {
-                *vote *= scale;
-            }
+            let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_f32, votes);
             add_scaled(&mut self.residual_f32, &self.exponents, scale as f32);
         }
         Ok(Some(nearest + largest_smallest as f64))
@@ -519,22 +510,35 @@ impl Scratch {
             exp_neg_in_place(&mut self.exponents);
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
-            let mut start = 0;
-            for (vote, &end) in votes.iter_mut().zip(&self.cell_class_ends) {
-                *vote = sum_as_f64(&self.exponents[start..end]);
-                start = end;
-            }
-            // The smallest score's term is e^0 = 1, so the total is at least 1.
-            let scale = 1.0 / votes.iter().sum::<f64>();
-            for vote in votes.iter_mut() {
-                *vote *= scale;
-            }
+            let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_as_f64, votes);
             for (r, &w) in self.residual.iter_mut().zip(&self.exponents) {
                 *r += w as f64 * scale;
             }
         }
         Ok(largest_smallest)
     }
+}
+
+/// Writes each class's share of the `weights` into `votes` and returns the
+/// normalising factor `1 / Σ weights`. `class_ends[c]` is one past the last
+/// weight of class c; `sum` adds one class's weights.
+fn class_votes(
+    weights: &[f32],
+    class_ends: &[usize],
+    sum: fn(&[f32]) -> f64,
+    votes: &mut [f64],
+) -> f64 {
+    let mut start = 0;
+    for (vote, &end) in votes.iter_mut().zip(class_ends) {
+        *vote = sum(&weights[start..end]);
+        start = end;
+    }
+    // The smallest score's term is e^0 = 1, so the total is at least 1.
+    let scale = 1.0 / votes.iter().sum::<f64>();
+    for vote in votes.iter_mut() {
+        *vote *= scale;
+    }
+    scale
 }
 
 /// Adds a layer's vote to the running sum and stores it if layer maps are kept.
@@ -686,16 +690,9 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use crate::engine::tests::random_training;
     use crate::engine::Grid;
     use crate::model::RawParams;
-
-    fn random_training(rng: &mut ChaCha8Rng, points: usize, classes: usize) -> TrainingSet {
-        let coordinates = (0..points)
-            .map(|_| Point2::new(rng.gen_range(-0.9..0.9), rng.gen_range(-0.9..0.9)))
-            .collect();
-        let labels = (0..points).map(|_| rng.gen_range(0..classes)).collect();
-        TrainingSet::new(coordinates, labels, classes).unwrap()
-    }
 
     /// Comparison of a map with the f64 reference, cell by cell.
     struct Comparison {

@@ -232,7 +232,7 @@ fn nearest_k(squared_distances: &[f32], k: usize) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use nalgebra::Point2;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -240,7 +240,12 @@ mod tests {
     use super::*;
     use crate::model::{RawParams, TrainingSet};
 
-    fn random_training(rng: &mut ChaCha8Rng, points: usize, classes: usize) -> TrainingSet {
+    /// Makes `points` seeded random points in [-0.9, 0.9]² with random classes.
+    pub(super) fn random_training(
+        rng: &mut ChaCha8Rng,
+        points: usize,
+        classes: usize,
+    ) -> TrainingSet {
         let coordinates = (0..points)
             .map(|_| Point2::new(rng.gen_range(-0.9..0.9), rng.gen_range(-0.9..0.9)))
             .collect();
