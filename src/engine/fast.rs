@@ -19,14 +19,19 @@
 //!   computed again with more candidates, up to all N points.
 //!
 //! With `T = ln N + 18.5`, the mass that left-out points could have had is
-//! below `N · e^{−T} < 1e-8` in every layer. Distances, scores and the
-//! residual sum `S_n` are f64, so their rounding does not grow with β; only
-//! the exponential `e^{−β (s_n − σ)}` is f32, with a relative error below
-//! 3e-7 (see [`exp_neg`](super::fast_exp::exp_neg)).
+//! below `N · e^{−T} < 1e-8` in every layer.
+//!
+//! Precision: distances are computed in f64 and measured from the cell's
+//! nearest distance. Scores and the residual sum `S_n` stay in f32, 8 lanes at
+//! a time, while β σ (σ measured the same way) is at most 50, which keeps the
+//! exponent's rounding below 2e-5. Otherwise the cell is computed with f64
+//! scores, so their rounding does not grow with β. The exponential
+//! `e^{−β (s_n − σ)}` is always f32, with a relative error below 3e-7 (see
+//! [`exp_neg`](super::fast_exp::exp_neg)).
 //!
 //! NOTE: where β·γ ≫ 1 and a layer splits its mass, the model itself amplifies
 //! small differences from layer to layer (see the module docs of
-//! [`engine`](super)); there no engine that rounds differently from the f64
+//! [`engine`](super)). There no engine that rounds differently from the f64
 //! reference can promise 1e-4.
 
 use std::ops::Range;
