@@ -1,14 +1,19 @@
-//! Evaluation of the model over a grid of map cells, in f32.
+//! Evaluation of the model over a grid of map cells, for drawing maps.
 //!
-//! Every map in the app comes from a [`MapEngine`]. The engine here is the
-//! direct one: each cell computes every layer's softmax over all N training
-//! points, so a redraw costs `cells · N · K` exponentials.
+//! Every map in the app comes from a [`MapEngine`]. Two engines exist:
+//! - [`DirectEngine`], in f32: each cell computes every layer's softmax over
+//!   all N training points, so a redraw costs `cells · N · K` exponentials.
+//!   It is kept as the plain baseline for benchmarks and tests.
+//! - [`FastEngine`], which the app uses: pruned per tile and per cell, with
+//!   SIMD scores and exponentials; its module docs give its error bound.
 //!
 //! NOTE: with β·γ ≫ 1 and many layers the model itself is ill-conditioned
 //! where a layer splits its mass between points: a change of 1e-7 in the
 //! query moved ŷ by 0.09 in the f64 reference (N = 20, β = 117, γ = 5.4,
-//! K = 12). There the f32 engine can differ from the f64 reference by several
-//! percent. The tests bound the error at 1e-4 only where β·γ ≤ 1 or γ = 0.
+//! K = 12). There an f32 engine can differ from the f64 reference by several
+//! percent. The direct engine's tests bound its error at 1e-4 only where
+//! β·γ ≤ 1 or γ = 0; the fast engine's tests leave out the cells where the
+//! reference itself is that sensitive.
 
 use std::ops::Range;
 
