@@ -6,9 +6,11 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::state::{AppState, DataChoice};
+use crate::data::import::{guess_columns, import_scene};
 use crate::data::palette::{class_colour, css_hex};
 use crate::data::real::RealDataset;
 use crate::data::synthetic::{SyntheticKind, SyntheticSpec};
+use crate::data::table::{read_header, Columns};
 use crate::model::{Params, RawParams};
 
 /// Steps of a logarithmic slider; step 0 is exactly 0.
@@ -287,6 +289,7 @@ pub fn DataPicker() -> impl IntoView {
                             .map(|kind| view! { <option value=kind.name()>{kind.label()}</option> })
                             .collect_view()}
                     </optgroup>
+                    <option value="imported" disabled=true>"Imported CSV"</option>
                 </select>
             </label>
             <p class="hint source">{move || state.scene.with(|scene| scene.source.clone())}</p>
@@ -357,7 +360,139 @@ pub fn DataPicker() -> impl IntoView {
                     />
                 </label>
             </div>
+            <CsvImport />
         </fieldset>
+    }
+}
+
+/// A CSV file read in the browser, waiting for its columns to be chosen.
+#[derive(Clone, Debug, PartialEq)]
+struct ImportDraft {
+    name: String,
+    text: String,
+    header: Vec<String>,
+}
+
+/// CSV import: choose a file, then its two feature columns and its label column.
+///
+/// The file is read in the browser and never sent anywhere. A file that
+/// cannot be imported is reported and the current points stay.
+#[component]
+fn CsvImport() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let (draft, set_draft) = signal(None::<ImportDraft>);
+    let x_column = RwSignal::new(String::new());
+    let y_column = RwSignal::new(String::new());
+    let label_column = RwSignal::new(String::new());
+
+    let on_file = move |event: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&event);
+        let Some(file) = input.files().and_then(|files| files.get(0)) else {
+            return;
+        };
+        let name = file.name();
+        leptos::task::spawn_local(async move {
+            let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
+            let Some(text) = text.ok().and_then(|value| value.as_string()) else {
+                state
+                    .notice
+                    .set(Some(format!("The file {name} could not be read as text.")));
+                return;
+            };
+            let header = match read_header(text.as_bytes()) {
+                Ok(header) => header,
+                Err(error) => {
+                    state.notice.set(Some(format!(
+                        "{name}: {error}. The current points are kept."
+                    )));
+                    return;
+                }
+            };
+            let Some((x, y, label)) = guess_columns(&header) else {
+                state.notice.set(Some(format!(
+                    "{name} has {} column(s); at least three are needed: two numbers and a label.",
+                    header.len()
+                )));
+                return;
+            };
+            set_draft.set(Some(ImportDraft { name, text, header }));
+            x_column.set(x);
+            y_column.set(y);
+            label_column.set(label);
+        });
+    };
+
+    let on_import = move |_| {
+        let Some(draft) = draft.get_untracked() else {
+            return;
+        };
+        let (x, y, label) = (
+            x_column.get_untracked(),
+            y_column.get_untracked(),
+            label_column.get_untracked(),
+        );
+        let columns = Columns {
+            x: &x,
+            y: &y,
+            label: &label,
+        };
+        match import_scene(&draft.text, columns, &draft.name) {
+            Ok(scene) => {
+                state.data_choice.set(DataChoice::Imported);
+                state.set_scene(scene);
+                set_draft.set(None);
+            }
+            Err(error) => state.notice.set(Some(format!(
+                "Import of {} failed: {error}. The current points are kept.",
+                draft.name
+            ))),
+        }
+    };
+
+    let column_select = move |name: &'static str, value: RwSignal<String>| {
+        view! {
+            <label>
+                {format!("{name} ")}
+                <select
+                    aria-label=format!("{name} column")
+                    on:change=move |event| value.set(event_target_value(&event))
+                    prop:value=move || value.get()
+                >
+                    {move || {
+                        draft
+                            .get()
+                            .map(|draft| draft.header)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|column| {
+                                let chosen = column.clone();
+                                let text = column.clone();
+                                view! {
+                                    <option value=column prop:selected=move || value.get() == chosen>
+                                        {text}
+                                    </option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+        }
+    };
+
+    view! {
+        <div class="import">
+            <label>
+                "Import CSV "
+                <input type="file" accept=".csv,text/csv" aria-label="import CSV" on:change=on_file />
+            </label>
+            <div class="import-columns" class:hidden=move || draft.get().is_none()>
+                {column_select("x", x_column)}
+                {column_select("y", y_column)}
+                {column_select("label", label_column)}
+                <button on:click=on_import>"Import"</button>
+            </div>
+        </div>
     }
 }
 

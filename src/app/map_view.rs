@@ -13,7 +13,7 @@ use web_sys::{HtmlCanvasElement, KeyboardEvent, PointerEvent};
 use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba};
 use super::maps::{now_ms, MapStore, Maps};
 use super::state::AppState;
-use crate::data::palette::class_colour;
+use crate::data::palette::{class_colour, css_hex};
 use crate::data::scene::{Scene, DOMAIN};
 use crate::render::{paint_probabilities, Shading};
 
@@ -76,6 +76,10 @@ pub fn DecisionMap() -> impl IntoView {
     let press = StoredValue::new_local(None::<Press>);
     let press_serial = StoredValue::new(0_u64);
     let heatmap_canvas = StoredValue::new_local(detached_canvas());
+    let points_layer = StoredValue::new_local(PointsLayer {
+        canvas: detached_canvas(),
+        drawn: None,
+    });
     let (cursor, set_cursor) = signal(None::<Point2<f64>>);
 
     let (shading, set_shading) = signal(Shading::Confidence);
@@ -103,7 +107,9 @@ pub fn DecisionMap() -> impl IntoView {
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
                     };
-                    view.draw(&canvas, offscreen.as_ref())
+                    points_layer
+                        .try_update_value(|layer| view.draw(&canvas, offscreen.as_ref(), layer))
+                        .unwrap_or_else(|| Err("the points layer is gone".to_string()))
                 })
             })
         });
@@ -303,6 +309,7 @@ impl MapDrawing<'_> {
         &self,
         canvas: &HtmlCanvasElement,
         offscreen: Option<&HtmlCanvasElement>,
+        points_layer: &mut PointsLayer,
     ) -> Result<PlotFrame, String> {
         let ratio = match_css_size(canvas);
         let font = |size: f64| ("sans-serif", size * ratio);
@@ -339,23 +346,10 @@ impl MapDrawing<'_> {
             .draw()
             .map_err(|e| e.to_string())?;
 
-        let radius = (5.0 * ratio) as i32;
-        let points = self.scene.points.iter().zip(&self.scene.labels);
-        chart
-            .draw_series(points.clone().map(|(p, &label)| {
-                let [r, g, b] = class_colour(label);
-                Circle::new((p.x, p.y), radius, RGBColor(r, g, b).filled())
-            }))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(points.map(|(p, _)| {
-                Circle::new(
-                    (p.x, p.y),
-                    radius,
-                    BLACK.stroke_width(ratio.max(1.0) as u32),
-                )
-            }))
-            .map_err(|e| e.to_string())?;
+        let radius = (point_radius(self.scene.points.len()) * ratio) as i32;
+        // The points are drawn again only when they or the plot frame changed.
+        points_layer.refresh(canvas, self.scene, &frame);
+        points_layer.draw_onto(canvas);
 
         if let Some(p) = self.selected.and_then(|i| self.scene.points.get(i)) {
             let ring = BLACK.stroke_width((2.5 * ratio) as u32);
@@ -406,6 +400,100 @@ impl MapDrawing<'_> {
             frame.height,
         );
     }
+}
+
+/// Radius of a drawn point in CSS pixels: smaller in large scenes so they stay readable.
+fn point_radius(points: usize) -> f64 {
+    if points > LARGE_SCENE {
+        2.5
+    } else {
+        5.0
+    }
+}
+
+/// Scenes with more points than this draw them as small squares without outlines.
+const LARGE_SCENE: usize = 2000;
+
+/// The training points drawn on a detached canvas of the map's size, kept
+/// until the points or the canvas change. Drawing thousands of circles costs
+/// the browser tens of milliseconds of rasterising, which a β or γ step then
+/// does not pay.
+struct PointsLayer {
+    canvas: Option<HtmlCanvasElement>,
+    /// What the layer shows: a fingerprint of the points, the plot frame's size and position.
+    drawn: Option<(u64, [u32; 4])>,
+}
+
+impl PointsLayer {
+    /// Redraws the layer if the points or the plot frame changed since the last draw.
+    fn refresh(&mut self, map: &HtmlCanvasElement, scene: &Scene, frame: &PlotFrame) {
+        let Some(layer) = self.canvas.as_ref() else {
+            return;
+        };
+        let geometry = [
+            map.width(),
+            map.height(),
+            frame.left as u32,
+            frame.width as u32,
+        ];
+        let key = (fingerprint(scene), geometry);
+        if self.drawn == Some(key) || frame.width <= 0.0 {
+            return;
+        }
+        layer.set_width(map.width());
+        layer.set_height(map.height());
+        let Some(context) = context_2d(layer) else {
+            return;
+        };
+        let large = scene.points.len() > LARGE_SCENE;
+        let radius = point_radius(scene.points.len()) * frame.ratio;
+        context.set_line_width(frame.ratio.max(1.0));
+        context.set_stroke_style_str("#000");
+        // One path per class: one fill and one stroke per class, not per point.
+        for class in 0..scene.class_names.len() {
+            context.begin_path();
+            let members = scene.points.iter().zip(&scene.labels);
+            for (p, _) in members.filter(|&(_, &label)| label == class) {
+                let (x, y) = frame.to_screen(*p);
+                if large {
+                    context.rect(x - radius, y - radius, 2.0 * radius, 2.0 * radius);
+                } else {
+                    context.move_to(x + radius, y);
+                    let _ = context.arc(x, y, radius, 0.0, std::f64::consts::TAU);
+                }
+            }
+            context.set_fill_style_str(&css_hex(class_colour(class)));
+            context.fill();
+            if !large {
+                context.stroke();
+            }
+        }
+        self.drawn = Some(key);
+    }
+
+    /// Copies the layer onto the map canvas.
+    fn draw_onto(&self, map: &HtmlCanvasElement) {
+        if let (Some(layer), Some(context)) = (self.canvas.as_ref(), context_2d(map)) {
+            let _ = context.draw_image_with_html_canvas_element(layer, 0.0, 0.0);
+        }
+    }
+}
+
+/// A hash of the points' coordinates and labels, to notice any edit.
+fn fingerprint(scene: &Scene) -> u64 {
+    // FNV-1a over the bits of every coordinate and label.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut mix = |value: u64| {
+        hash ^= value;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    };
+    for (p, &label) in scene.points.iter().zip(&scene.labels) {
+        mix(p.x.to_bits());
+        mix(p.y.to_bits());
+        mix(label as u64);
+    }
+    mix(scene.points.len() as u64);
+    hash
 }
 
 /// Finds the point drawn nearest to `target` (canvas pixels), if within `radius`.

@@ -14,6 +14,8 @@ use crate::model::RawParams;
 pub enum DataChoice {
     Real(RealDataset),
     Synthetic(SyntheticKind),
+    /// A CSV file the lecturer imported; it cannot be loaded again from here.
+    Imported,
 }
 
 impl DataChoice {
@@ -22,6 +24,7 @@ impl DataChoice {
         match self {
             DataChoice::Real(set) => set.name(),
             DataChoice::Synthetic(kind) => kind.name(),
+            DataChoice::Imported => "imported",
         }
     }
 
@@ -111,12 +114,17 @@ impl AppState {
             .clamp(1, K_SLIDER_MAX)
     }
 
-    /// Loads the chosen data set, resetting β and γ to its scale and clearing the selection.
+    /// Loads the chosen data set; an imported scene stays as it is.
     pub fn load_data(&self) {
-        let scene = load_scene(
-            self.data_choice.get_untracked(),
-            &self.synthetic_spec.get_untracked(),
-        );
+        let choice = self.data_choice.get_untracked();
+        if choice == DataChoice::Imported {
+            return;
+        }
+        self.set_scene(load_scene(choice, &self.synthetic_spec.get_untracked()));
+    }
+
+    /// Shows a new scene, resetting β and γ to its scale and clearing the selection.
+    pub fn set_scene(&self, scene: Scene) {
         let hints = scene.scale_hints();
         let classes = scene.class_names.len();
         self.beta.set(hints.beta_default);
@@ -167,5 +175,7 @@ fn load_scene(choice: DataChoice, spec: &SyntheticSpec) -> Scene {
     match choice {
         DataChoice::Real(set) => set.load(),
         DataChoice::Synthetic(kind) => synthetic::generate(kind, spec),
+        // Never reached: `load_data` keeps an imported scene as it is.
+        DataChoice::Imported => RealDataset::Iris.load(),
     }
 }

@@ -4,6 +4,7 @@
 //! standardised into the plot's domain `[-1, 1]²`. Class colours come from
 //! [`palette`].
 
+pub mod import;
 pub mod palette;
 pub mod real;
 pub mod scene;

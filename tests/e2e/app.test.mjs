@@ -61,8 +61,11 @@ test('map shows setosa colour inside the setosa region', async () => {
   const point = await selectedPoint(page);
   assert.equal(point.className, 'setosa');
 
+  assert.ok(point.x < 0 && point.y < 0, `setosa at ${point.x}, ${point.y} should be at the lower left`);
+
+  // The plot's lower-left corner lies beyond the setosa cluster, clear of any drawn point.
   const area = await plotArea(page);
-  const inside = toPage(area, point.x - 0.08, point.y - 0.08);
+  const inside = toPage(area, -0.95, -0.95);
   const pixel = await pixelAt(page, inside);
   assert.equal(closestClass(pixel, CLASS_COLOURS), 0, `pixel ${pixel} should be setosa orange`);
   await page.close();
@@ -238,5 +241,37 @@ test('generated data set follows its seed', async () => {
   await seed.press('Enter');
   await waitForSettledMap(page, version);
   assert.equal(await plotDigest(page), first, 'seed 1 again gives the same map');
+  await page.close();
+});
+
+test('CSV import loads chosen columns and reports bad files', async () => {
+  const { page } = await openApp(browser, server.url);
+  const rows = ['a,b,c,species', '1,2,9,cat', '2,1,9,dog', '3,3,NA,cat', 'NA,4,9,dog', '4,5,9,cat'];
+  await page.getByLabel('import CSV').setInputFiles({
+    name: 'pets.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(rows.join('\n')),
+  });
+  await page.getByRole('combobox', { name: 'label column' }).waitFor({ state: 'visible' });
+  assert.equal(await page.getByRole('combobox', { name: 'x column' }).inputValue(), 'a');
+  assert.equal(await page.getByRole('combobox', { name: 'label column' }).inputValue(), 'species');
+
+  const { version } = await mapState(page);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await waitForSettledMap(page, version);
+  // Rows 4 and 5 lack a value in a chosen column (a, b or species), so 4 of 5 rows stay.
+  assert.equal((await mapState(page)).points, 4);
+  assert.match(await page.locator('.source').textContent(), /pets\.csv: 4 of 5 rows kept; 1 skipped/);
+  assert.equal(await page.getByRole('radio', { name: 'dog' }).count(), 1);
+
+  await page.getByLabel('import CSV').setInputFiles({
+    name: 'broken.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('a,b,species\n1,oops,cat\n'),
+  });
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.locator('.notice').waitFor({ state: 'visible' });
+  assert.match(await page.locator('.notice').textContent(), /line 2: column 'b' holds 'oops', which is not a number.*current points are kept/);
+  assert.equal((await mapState(page)).points, 4, 'the imported points stay');
   await page.close();
 });

@@ -2,7 +2,9 @@
 // steps and a point drag, the time for the full-resolution map to settle
 // after the gesture, and the longest main-thread task.
 //   node tests/e2e/bench.mjs [--scene iris|lecture]
-// The lecture scene is 300 blobs points in 4 classes with k = 10.
+// The lecture scene is 300 blobs points in 4 classes with k = 10; the large
+// scene imports 10,000 uniform points in 4 classes (a fixed pseudo-random
+// sequence) and sets k = 10.
 import { launchChromium, mapState, openApp, plotArea, serveDist, toPage, waitForSettledMap } from './harness.mjs';
 
 const sceneName = process.argv.includes('--scene') ? process.argv[process.argv.indexOf('--scene') + 1] : 'iris';
@@ -76,6 +78,23 @@ try {
       await input.fill(value);
       await input.press('Enter');
     }
+    const k = page.getByRole('slider', { name: 'k' });
+    await k.evaluate((slider) => {
+      slider.value = '10';
+      slider.dispatchEvent(new Event('input', { bubbles: true }));
+      slider.dispatchEvent(new Event('change', { bubbles: true }));
+    });
+  }
+  if (sceneName === 'large') {
+    // A linear congruential sequence: the same 10,000 points on every run.
+    let seed = 12345;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const rows = ['x,y,label'];
+    for (let i = 0; i < 10000; i += 1) rows.push(`${next() * 2 - 1},${next() * 2 - 1},c${Math.floor(next() * 4)}`);
+    await page.getByLabel('import CSV').setInputFiles({ name: 'large.csv', mimeType: 'text/csv', buffer: Buffer.from(rows.join('\n')) });
+    await page.getByRole('combobox', { name: 'label column' }).waitFor({ state: 'visible' });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.waitForFunction(() => document.querySelector('.map-frame').dataset.points === '10000');
     const k = page.getByRole('slider', { name: 'k' });
     await k.evaluate((slider) => {
       slider.value = '10';
