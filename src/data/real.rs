@@ -132,6 +132,7 @@ impl RealDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::scene::tests::assert_standardised;
 
     /// Splits a CSV text without quoting into its header and rows.
     fn split_csv(text: &str) -> (Vec<&str>, Vec<Vec<&str>>) {
@@ -235,18 +236,7 @@ mod tests {
     fn real_datasets_standardised_into_domain() {
         for set in RealDataset::ALL {
             let scene = set.load();
-            let n = scene.points.len() as f64;
-            let mean_x = scene.points.iter().map(|p| p.x).sum::<f64>() / n;
-            let mean_y = scene.points.iter().map(|p| p.y).sum::<f64>() / n;
-            let largest = scene
-                .points
-                .iter()
-                .map(|p| p.x.abs().max(p.y.abs()))
-                .fold(0.0, f64::max);
-
-            assert!(mean_x.abs() < 1e-12, "{}: mean x {mean_x}", set.name());
-            assert!(mean_y.abs() < 1e-12, "{}: mean y {mean_y}", set.name());
-            assert!((largest - 0.9).abs() < 1e-12, "{}: {largest}", set.name());
+            assert_standardised(&scene, set.name());
             assert!(scene.training_set().is_ok(), "{}", set.name());
         }
     }

@@ -209,7 +209,7 @@ fn median_nearest_squared_distance(points: &[Point2<f64>]) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -494,5 +494,21 @@ mod tests {
             );
             assert_ordered(scaled_hints, &case("hints"));
         }
+    }
+
+    /// Asserts that a scene is centred with its largest |coordinate| at 0.9.
+    pub(in crate::data) fn assert_standardised(scene: &Scene, name: &str) {
+        let n = scene.points.len() as f64;
+        let mean_x = scene.points.iter().map(|p| p.x).sum::<f64>() / n;
+        let mean_y = scene.points.iter().map(|p| p.y).sum::<f64>() / n;
+        let largest = scene
+            .points
+            .iter()
+            .map(|p| p.x.abs().max(p.y.abs()))
+            .fold(0.0, f64::max);
+
+        assert!(mean_x.abs() < 1e-12, "{name}: mean x {mean_x}");
+        assert!(mean_y.abs() < 1e-12, "{name}: mean y {mean_y}");
+        assert!((largest - 0.9).abs() < 1e-12, "{name}: {largest}");
     }
 }

@@ -263,6 +263,7 @@ fn uniform_point(rng: &mut ChaCha8Rng) -> Point2<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::scene::tests::assert_standardised;
     use crate::data::scene::DOMAIN;
 
     fn spec(seed: u64, size: usize, classes: usize, noise: f64) -> SyntheticSpec {
@@ -354,18 +355,7 @@ mod tests {
     fn generated_scene_is_standardised() {
         for kind in SyntheticKind::ALL {
             let scene = generate(kind, &spec(5, 300, 4, 0.1));
-            let n = scene.points.len() as f64;
-            let mean_x = scene.points.iter().map(|p| p.x).sum::<f64>() / n;
-            let mean_y = scene.points.iter().map(|p| p.y).sum::<f64>() / n;
-            let largest = scene
-                .points
-                .iter()
-                .map(|p| p.x.abs().max(p.y.abs()))
-                .fold(0.0, f64::max);
-
-            assert!(mean_x.abs() < 1e-12, "{}: mean x {mean_x}", kind.name());
-            assert!(mean_y.abs() < 1e-12, "{}: mean y {mean_y}", kind.name());
-            assert!((largest - 0.9).abs() < 1e-12, "{}: {largest}", kind.name());
+            assert_standardised(&scene, kind.name());
         }
     }
 

@@ -95,8 +95,6 @@ impl Prepared {
 struct Scratch {
     /// Indices into the sorted points, in class order.
     candidates: Vec<usize>,
-    /// `class_ends[c]`: one past the last candidate of class c.
-    class_ends: Vec<usize>,
     near: Vec<f64>,
     far: Vec<f64>,
     far_sorted: Vec<f64>,
@@ -270,19 +268,13 @@ impl FastEngine {
 
         // Candidates in class order, and the nearest any left-out point comes.
         s.candidates.clear();
-        s.class_ends.clear();
-        s.class_ends.resize(classes, 0);
         let mut cut = f64::INFINITY;
         for (index, &near) in s.near.iter().enumerate() {
             if near <= threshold {
                 s.candidates.push(index);
-                s.class_ends[prepared.classes[index]] = s.candidates.len();
             } else {
                 cut = cut.min(near);
             }
-        }
-        for c in 1..classes {
-            s.class_ends[c] = s.class_ends[c].max(s.class_ends[c - 1]);
         }
         self.stats.candidates += s.candidates.len();
 
@@ -339,7 +331,7 @@ impl FastEngine {
                     let mut cell_threshold = nearest + margin + cutoff / beta;
                     loop {
                         let cell_cut =
-                            s.keep_cell_candidates(cell_threshold, cut, &prepared.classes);
+                            s.keep_cell_candidates(cell_threshold, cut, &prepared.classes, classes);
                         match s.soft_cell(beta, gamma, cutoff, cell_cut, layers, nearest) {
                             Ok(largest_smallest) => {
                                 largest_lift = largest_lift.max(largest_smallest - nearest);
@@ -380,8 +372,13 @@ impl Scratch {
     /// Keeps the tile's candidates whose distance to the current cell is at
     /// most `threshold`, in class order; returns the smallest distance of any
     /// point left out, counting the tile's own non-candidates (`tile_cut`).
-    fn keep_cell_candidates(&mut self, threshold: f64, tile_cut: f64, class_of: &[usize]) -> f64 {
-        let classes = self.class_ends.len();
+    fn keep_cell_candidates(
+        &mut self,
+        threshold: f64,
+        tile_cut: f64,
+        class_of: &[usize],
+        classes: usize,
+    ) -> f64 {
         self.cell_distances.clear();
         self.cell_class_ends.clear();
         self.cell_class_ends.resize(classes, 0);
