@@ -4,7 +4,7 @@ use leptos::prelude::document;
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-/// The 2D context of `canvas`, or `None` if the browser refuses one.
+/// Returns the 2D context of `canvas`, or `None` if the browser provides none.
 pub fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
     canvas.get_context("2d").ok().flatten()?.dyn_into().ok()
 }

@@ -27,7 +27,7 @@ fn step_to_value(step: u32, (min, max): (f64, f64)) -> f64 {
     min * (max / min).powf(t)
 }
 
-/// The slider step nearest to `value`.
+/// Returns the slider step nearest to `value`.
 fn value_to_step(value: f64, (min, max): (f64, f64)) -> u32 {
     if value <= 0.0 {
         return 0;
@@ -48,7 +48,7 @@ fn format_value(value: f64) -> String {
     }
 }
 
-/// Which parameter a [`LogSlider`] edits.
+/// The parameter a [`LogSlider`] edits.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum LogParam {
     Beta,
@@ -162,7 +162,7 @@ fn parse_typed(text: &str, param: LogParam, state: AppState) -> Result<f64, Stri
     Ok(value)
 }
 
-/// The number of layers k, from 1 to N (capped).
+/// Shows the slider for the number of layers k, from 1 to N (capped).
 #[component]
 pub fn KSlider() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -218,7 +218,7 @@ pub fn ModeSwitches() -> impl IntoView {
     }
 }
 
-/// The class given to points added on the map.
+/// Shows the choice of class for points added on the map.
 #[component]
 pub fn ClassPicker() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -251,7 +251,7 @@ pub fn ClassPicker() -> impl IntoView {
     }
 }
 
-/// The data set menu, with seed, size, classes and noise for generated ones.
+/// Shows the data set menu, with seed, size, classes and noise for generated ones.
 #[component]
 pub fn DataPicker() -> impl IntoView {
     let state = expect_context::<AppState>();

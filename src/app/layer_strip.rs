@@ -26,7 +26,7 @@ pub fn LayerStrip() -> impl IntoView {
     }
 }
 
-/// The vote map of one layer.
+/// Shows the vote map of one layer.
 #[component]
 fn LayerMap(
     /// 0-based layer index; shown as k = layer + 1.

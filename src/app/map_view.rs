@@ -420,7 +420,7 @@ const LARGE_SCENE: usize = 2000;
 /// does not pay.
 struct PointsLayer {
     canvas: Option<HtmlCanvasElement>,
-    /// What the layer shows: a fingerprint of the points, the plot frame's size and position.
+    /// The content drawn last: a fingerprint of the points, and the plot frame's size and position.
     drawn: Option<(u64, [u32; 4])>,
 }
 
@@ -440,6 +440,7 @@ impl PointsLayer {
         if self.drawn == Some(key) || frame.width <= 0.0 {
             return;
         }
+
         layer.set_width(map.width());
         layer.set_height(map.height());
         let Some(context) = context_2d(layer) else {
@@ -447,6 +448,7 @@ impl PointsLayer {
         };
         let large = scene.points.len() > LARGE_SCENE;
         let radius = point_radius(scene.points.len()) * frame.ratio;
+
         context.set_line_width(frame.ratio.max(1.0));
         context.set_stroke_style_str("#000");
         // One path per class: one fill and one stroke per class, not per point.
@@ -479,7 +481,7 @@ impl PointsLayer {
     }
 }
 
-/// A hash of the points' coordinates and labels, to notice any edit.
+/// Hashes the points' coordinates and labels, to notice any edit.
 fn fingerprint(scene: &Scene) -> u64 {
     // FNV-1a over the bits of every coordinate and label.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -5,7 +5,7 @@
 //! input of a frame is handled at once, in the same task, so the next paint
 //! shows its result. That task computes and draws a coarse decision map,
 //! sized from the measured cost so that it fits the frame budget. Further inputs in the same
-//! frame are gathered and answered in the next animation frame. When no
+//! frame are gathered and handled in the next animation frame. When no
 //! gesture is going on, a [`FineJob`] then computes the full-resolution maps a
 //! few rows per frame, so no frame blocks the page for long.
 

@@ -19,7 +19,7 @@ pub enum DataChoice {
 }
 
 impl DataChoice {
-    /// A stable id for the data set menu: `iris`, `moons`, …
+    /// Returns a stable id for the data set menu: `iris`, `moons`, …
     pub fn id(self) -> &'static str {
         match self {
             DataChoice::Real(set) => set.name(),
@@ -97,7 +97,7 @@ impl AppState {
         }
     }
 
-    /// The parameters as the sliders hold them, before the model checks them.
+    /// Returns the parameters as the sliders set them, before the model checks them.
     pub fn raw_params(&self) -> RawParams {
         RawParams {
             beta: self.beta.get(),
@@ -107,7 +107,7 @@ impl AppState {
         }
     }
 
-    /// The k slider's upper end: N, capped at [`K_SLIDER_MAX`].
+    /// Returns the k slider's upper end: N, capped at [`K_SLIDER_MAX`].
     pub fn k_max(&self) -> usize {
         self.scene
             .with(|scene| scene.points.len())

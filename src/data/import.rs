@@ -33,7 +33,7 @@ pub fn import_scene(text: &str, columns: Columns, name: &str) -> Result<Scene, I
         });
     }
 
-    let kept = table.points.len();
+    let kept_rows = table.points.len();
     let skipped = table.skipped_lines.len();
     let mut scene = Scene {
         points: table.points,
@@ -42,8 +42,8 @@ pub fn import_scene(text: &str, columns: Columns, name: &str) -> Result<Scene, I
         x_label: format!("{} (standardised)", columns.x),
         y_label: format!("{} (standardised)", columns.y),
         source: format!(
-            "{name}: {kept} of {} rows kept; {skipped} skipped for an empty or NA value",
-            kept + skipped
+            "{name}: {kept_rows} of {} rows kept; {skipped} skipped for an empty or NA value",
+            kept_rows + skipped
         ),
     };
     scene.standardise();

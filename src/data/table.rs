@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::model::MAX_COORDINATE;
 
-/// What to do with a row whose needed field is empty or `NA`.
+/// The handling of a row whose needed field is empty or `NA`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MissingValues {
     /// Fail with [`TableError::MissingValue`].

@@ -361,7 +361,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn row_ranges_fill_the_same_map_as_one_call() {
+    fn row_ranges_match_one_call() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let training = random_training(&mut rng, 20, 3);
         let raw = RawParams {

@@ -23,7 +23,7 @@ pub struct RawParams {
     pub hard: bool,
 }
 
-/// How each layer turns squared distances into activations.
+/// The way each layer turns squared distances into activations.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
     /// `h^k = softmax(−β (d + γ S^k))` with finite β ≥ 0 and γ ≥ 0.

@@ -21,7 +21,7 @@ use nalgebra::{DVector, Point2};
 use super::params::{coordinate_in_range, Mode, ParamError, Params, RawParams, Suppression};
 use super::training::TrainingSet;
 
-/// A training set with checked parameters, ready to answer queries.
+/// A training set with checked parameters, ready to evaluate queries.
 #[derive(Clone, Debug)]
 pub struct Model<'a> {
     training: &'a TrainingSet,

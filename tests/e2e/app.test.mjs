@@ -36,7 +36,7 @@ after(async () => {
   await server?.close();
 });
 
-/** The selected point's plane coordinates and class, read from the status line. */
+/** Reads the selected point's plane coordinates and class from the status line. */
 async function selectedPoint(page) {
   const text = await page.locator('.selection').textContent();
   const match = /point (\d+) \((.+)\) at \((-?[\d.]+), (-?[\d.]+)\)/.exec(text);
@@ -61,7 +61,8 @@ test('map shows setosa colour inside the setosa region', async () => {
   const point = await selectedPoint(page);
   assert.equal(point.className, 'setosa');
 
-  assert.ok(point.x < 0 && point.y < 0, `setosa at ${point.x}, ${point.y} should be at the lower left`);
+  assert.ok(point.x < 0, `setosa x ${point.x} should be on the left`);
+  assert.ok(point.y < 0, `setosa y ${point.y} should be at the bottom`);
 
   // The plot's lower-left corner lies beyond the setosa cluster, clear of any drawn point.
   const area = await plotArea(page);
@@ -119,7 +120,8 @@ test('clicking empty space adds a point and changes the map there', async () => 
   assert.equal(state.points, points + 1);
   const added = await selectedPoint(page);
   assert.equal(added.className, 'virginica');
-  assert.ok(Math.abs(added.x + 0.8) < 0.02 && Math.abs(added.y - 0.8) < 0.02, `added at ${added.x}, ${added.y}`);
+  assert.ok(Math.abs(added.x + 0.8) < 0.02, `added at x ${added.x}`);
+  assert.ok(Math.abs(added.y - 0.8) < 0.02, `added at y ${added.y}`);
   assert.notDeepEqual(await pixelAt(page, nearby), before, 'the map near the new point changed');
   await page.close();
 });
@@ -144,7 +146,8 @@ test('dragging a point moves it', async () => {
   await waitForSettledMap(page, version);
 
   const moved = await selectedPoint(page);
-  assert.ok(Math.abs(moved.x + 0.3) < 0.02 && Math.abs(moved.y - 0.6) < 0.02, `moved to ${moved.x}, ${moved.y}`);
+  assert.ok(Math.abs(moved.x + 0.3) < 0.02, `moved to x ${moved.x}`);
+  assert.ok(Math.abs(moved.y - 0.6) < 0.02, `moved to y ${moved.y}`);
   assert.equal((await mapState(page)).points, count, 'a drag adds no point');
   await page.close();
 });

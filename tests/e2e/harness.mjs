@@ -97,7 +97,7 @@ export async function waitForSettledMap(page, afterVersion) {
   );
 }
 
-/** The plot area of the decision map in CSS pixels of the page. */
+/** Returns the plot area of the decision map in CSS pixels of the page. */
 export async function plotArea(page) {
   return page.getByRole('img', { name: 'decision map' }).evaluate((canvas) => {
     const [left, top, width, height] = canvas.dataset.plot.split(',').map(Number);
@@ -121,7 +121,7 @@ export async function pixelAt(page, point) {
   }, point);
 }
 
-/** A digest of the whole plot area's pixels, to tell whether the map changed. */
+/** Returns a digest of the whole plot area's pixels, to tell whether the map changed. */
 export async function plotDigest(page) {
   return page.getByRole('img', { name: 'decision map' }).evaluate((canvas) => {
     const [left, top, width, height] = canvas.dataset.plot.split(',').map(Number);
@@ -133,7 +133,7 @@ export async function plotDigest(page) {
   });
 }
 
-/** The class whose colour direction from white best matches `pixel`. */
+/** Returns the class whose colour direction from white best matches `pixel`. */
 export function closestClass(pixel, colours) {
   const away = pixel.slice(0, 3).map((c) => 255 - c);
   let best = -1;
