@@ -535,6 +535,9 @@ fn add_point(state: AppState, at: Point2<f64>) -> Option<usize> {
             index = Some(scene.points.len() - 1);
         }
     });
+    if index.is_some() {
+        state.held_out.update(|held_out| held_out.push(false));
+    }
     index
 }
 
@@ -550,9 +553,28 @@ fn remove_point(state: AppState, index: usize) {
     if index >= count {
         return;
     }
+    let training_left = state.held_out.with_untracked(|held_out| {
+        (0..count)
+            .filter(|&i| !held_out.get(i).copied().unwrap_or(false))
+            .count()
+    });
+    let is_training = !state
+        .held_out
+        .with_untracked(|held_out| held_out.get(index).copied().unwrap_or(false));
+    if is_training && training_left <= 1 {
+        state.notice.set(Some(
+            "The last training point cannot be removed: the model needs at least one. Lower the held-out share first.".into(),
+        ));
+        return;
+    }
     state.scene.update(|scene| {
         scene.points.remove(index);
         scene.labels.remove(index);
+    });
+    state.held_out.update(|held_out| {
+        if index < held_out.len() {
+            held_out.remove(index);
+        }
     });
     state.selected.set(None);
     let k_max = state.k_max();

@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use super::state::AppState;
 use crate::data::scene::DOMAIN;
 use crate::engine::{FastEngine, Grid, MapEngine, MapOutput};
-use crate::model::{Model, RawParams, TrainingSet};
+use crate::model::{Model, RawParams, Suppression, TrainingSet};
 
 /// Cells per side of the decision map at full resolution.
 pub const FULL_RESOLUTION: usize = 200;
@@ -48,6 +48,7 @@ pub struct Maps {
 struct FineJob {
     training: TrainingSet,
     raw: RawParams,
+    suppression: Suppression,
     decision: MapOutput,
     layers: MapOutput,
     decision_rows_done: usize,
@@ -158,13 +159,19 @@ impl MapStore {
     /// Computes a decision map that fits the frame budget, with its layer maps.
     fn coarse_pass(&self, state: AppState) {
         self.scheduler.update_value(|s| s.stale = false);
-        let raw = state.raw_params();
-        let training = match state.scene.with_untracked(|scene| scene.training_set()) {
-            Ok(training) => training,
+        let raw = state.raw_params_untracked();
+        let suppression = state.suppression.get_untracked();
+        let split = match state.split_untracked() {
+            Ok(split) => split,
             Err(error) => return self.publish_failure(state, &error.to_string()),
         };
+        let focus = state
+            .selected
+            .get_untracked()
+            .and_then(|index| split.training_index(index));
+        let training = split.training;
         let model = match Model::new(&training, raw) {
-            Ok(model) => model,
+            Ok(model) => model.with_suppression(suppression),
             Err(error) => return self.publish_failure(state, &error.to_string()),
         };
 
@@ -174,7 +181,8 @@ impl MapStore {
         let resolution = (affordable_cells.sqrt() as usize).clamp(COARSE_MIN, FULL_RESOLUTION);
 
         let grid = Grid::square(DOMAIN, resolution);
-        let mut map = MapOutput::new(grid, training.classes(), model.params().layers(), true);
+        let mut map = MapOutput::new(grid, training.classes(), model.params().layers(), true)
+            .with_focus(focus);
         let started = now_ms();
         self.scheduler
             .update_value(|s| s.engine.evaluate(&model, &mut map));
@@ -208,9 +216,11 @@ impl MapStore {
                     classes,
                     layers,
                     true,
-                ),
+                )
+                .with_focus(focus),
                 training,
                 raw,
+                suppression,
                 decision_rows_done: 0,
                 layer_rows_done: 0,
                 compute_ms: 0.0,
@@ -227,6 +237,7 @@ impl MapStore {
                 s.job = None;
                 return None;
             };
+            let model = model.with_suppression(job.suppression);
             let started = now_ms();
             while now_ms() - started < FINE_BUDGET_MS {
                 if job.layer_rows_done < LAYER_RESOLUTION {

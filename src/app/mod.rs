@@ -15,7 +15,7 @@ use controls::{ClassPicker, DataPicker, KSlider, LogParam, LogSlider, ModeSwitch
 use layer_strip::LayerStrip;
 use map_view::DecisionMap;
 use maps::MapStore;
-use state::AppState;
+use state::{AppState, StripMode};
 
 /// Installs the panic hook and the logger, then mounts the app on the page.
 pub fn start() {
@@ -45,7 +45,13 @@ fn App() -> impl IntoView {
         state.gamma.track();
         state.k.track();
         state.hard.track();
+        state.suppression.track();
+        state.held_out.track();
         state.gesture.track();
+        // The selected point matters to the maps only when the strip shows its activation.
+        if state.strip_mode.get() == StripMode::Activation {
+            state.selected.track();
+        }
         store.invalidate(state);
     });
 

@@ -3,11 +3,13 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use nalgebra::Point2;
 
 use crate::data::real::RealDataset;
 use crate::data::scene::{ScaleHints, Scene};
 use crate::data::synthetic::{self, SyntheticKind, SyntheticSpec};
-use crate::model::RawParams;
+use crate::measures::held_out_split;
+use crate::model::{ParamError, RawParams, Suppression, TrainingSet};
 
 /// The source of the scene's points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +41,65 @@ impl DataChoice {
     }
 }
 
+/// What the small map of each layer shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StripMode {
+    /// The layer's own vote `Y^T h^k`.
+    #[default]
+    Vote,
+    /// The activation `h^k_n` of the selected training point.
+    Activation,
+    /// The running average of the votes of layers 1 … k.
+    RunningAverage,
+}
+
+/// Seed of the held-out split, so the same share always holds out the same points.
+pub const SPLIT_SEED: u64 = 7;
+
+/// The scene cut into the points the model uses and the held-out test points.
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// The points the model uses as neighbours.
+    pub training: TrainingSet,
+    /// `scene_index[i]`: the scene index of training point `i`.
+    pub scene_index: Vec<usize>,
+    pub test_points: Vec<Point2<f64>>,
+    pub test_labels: Vec<usize>,
+}
+
+impl Split {
+    /// Returns the training index of scene point `scene_index`, if it is not held out.
+    pub fn training_index(&self, scene_index: usize) -> Option<usize> {
+        self.scene_index.iter().position(|&i| i == scene_index)
+    }
+}
+
+/// Splits `scene` by `held_out` (one flag per point; missing flags count as kept).
+pub fn split_scene(scene: &Scene, held_out: &[bool]) -> Result<Split, ParamError> {
+    let mut points = Vec::new();
+    let mut labels = Vec::new();
+    let mut scene_index = Vec::new();
+    let mut test_points = Vec::new();
+    let mut test_labels = Vec::new();
+    for (index, (&point, &label)) in scene.points.iter().zip(&scene.labels).enumerate() {
+        if held_out.get(index).copied().unwrap_or(false) {
+            test_points.push(point);
+            test_labels.push(label);
+        } else {
+            points.push(point);
+            labels.push(label);
+            scene_index.push(index);
+        }
+    }
+    let training = TrainingSet::new(points, labels, scene.class_count())?;
+    Ok(Split {
+        training,
+        scene_index,
+        test_points,
+        test_labels,
+    })
+}
+
 /// The largest k the slider offers: more layers than this add little to the
 /// lesson and multiply the work of every redraw.
 pub const K_SLIDER_MAX: usize = 30;
@@ -64,6 +125,19 @@ pub struct AppState {
     pub synthetic_spec: RwSignal<SyntheticSpec>,
     /// A message for the lecturer about the last action that failed, if any.
     pub notice: RwSignal<Option<String>>,
+    /// How later layers keep away from points earlier layers picked.
+    pub suppression: RwSignal<Suppression>,
+    /// Share of the points held out as test points, in `[0, 0.9]`.
+    pub held_out_share: RwSignal<f64>,
+    /// One flag per scene point: `true` when it is held out. New points are kept.
+    pub held_out: RwSignal<Vec<bool>>,
+    /// The query the probe panel explains, in plane coordinates.
+    pub probe: RwSignal<Option<Point2<f64>>>,
+    /// When pinned, pointing at the map no longer moves the probe.
+    pub probe_pinned: RwSignal<bool>,
+    pub strip_mode: RwSignal<StripMode>,
+    /// The layer (0-based) shown large in place of the decision map, if any.
+    pub enlarged_layer: RwSignal<Option<usize>>,
     gesture_end: StoredValue<Option<TimeoutHandle>>,
 }
 
@@ -79,6 +153,7 @@ impl AppState {
         };
         let scene = load_scene(choice, &spec);
         let hints = scene.scale_hints();
+        let scene_len = scene.points.len();
         AppState {
             beta: RwSignal::new(hints.beta_default),
             gamma: RwSignal::new(hints.gamma_default),
@@ -93,8 +168,35 @@ impl AppState {
             data_choice: RwSignal::new(choice),
             synthetic_spec: RwSignal::new(spec),
             notice: RwSignal::new(None),
+            suppression: RwSignal::new(Suppression::Additive),
+            held_out_share: RwSignal::new(0.0),
+            held_out: RwSignal::new(vec![false; scene_len]),
+            probe: RwSignal::new(None),
+            probe_pinned: RwSignal::new(false),
+            strip_mode: RwSignal::new(StripMode::Vote),
+            enlarged_layer: RwSignal::new(None),
             gesture_end: StoredValue::new(None),
         }
+    }
+
+    /// Returns the scene split into training and held-out points, tracking both signals.
+    pub fn split(&self) -> Result<Split, ParamError> {
+        let held_out = self.held_out.get();
+        self.scene.with(|scene| split_scene(scene, &held_out))
+    }
+
+    /// Returns the split without tracking, for code outside reactive effects.
+    pub fn split_untracked(&self) -> Result<Split, ParamError> {
+        let held_out = self.held_out.get_untracked();
+        self.scene
+            .with_untracked(|scene| split_scene(scene, &held_out))
+    }
+
+    /// Draws a new held-out split of the scene's points at the current share.
+    pub fn redraw_split(&self) {
+        let n = self.scene.with_untracked(|scene| scene.points.len());
+        let share = self.held_out_share.get_untracked();
+        self.held_out.set(held_out_split(n, share, SPLIT_SEED));
     }
 
     /// Returns the parameters as the sliders set them, before the model checks them.
@@ -104,6 +206,16 @@ impl AppState {
             gamma: self.gamma.get(),
             k: self.k.get() as i64,
             hard: self.hard.get(),
+        }
+    }
+
+    /// Returns the parameters without tracking, for code outside reactive effects.
+    pub fn raw_params_untracked(&self) -> RawParams {
+        RawParams {
+            beta: self.beta.get_untracked(),
+            gamma: self.gamma.get_untracked(),
+            k: self.k.get_untracked() as i64,
+            hard: self.hard.get_untracked(),
         }
     }
 
@@ -134,6 +246,9 @@ impl AppState {
         self.new_class
             .update(|c| *c = (*c).min(classes.saturating_sub(1)));
         self.scene.set(scene);
+        self.redraw_split();
+        self.probe.set(None);
+        self.probe_pinned.set(false);
         let k_max = self.k_max();
         self.k.update(|k| *k = (*k).clamp(1, k_max));
         self.notice.set(None);

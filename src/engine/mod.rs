@@ -71,6 +71,11 @@ pub struct MapOutput {
     /// `Y^T h^k` per layer, then per cell: `layers · cells · classes` values,
     /// or empty when the caller did not ask for layer maps.
     pub layer_votes: Vec<f32>,
+    /// The training point whose activation is kept, if any (a training index).
+    pub focus: Option<usize>,
+    /// `h^k_focus` per layer, then per cell: `layers · cells` values, or
+    /// empty when `focus` is `None`.
+    pub activations: Vec<f32>,
 }
 
 impl MapOutput {
@@ -88,7 +93,25 @@ impl MapOutput {
             layers,
             output: vec![0.0; cells * classes],
             layer_votes,
+            focus: None,
+            activations: Vec::new(),
         }
+    }
+
+    /// Also keeps the activation `h^k_n` of training point `focus` in every layer.
+    pub fn with_focus(mut self, focus: Option<usize>) -> MapOutput {
+        self.focus = focus;
+        self.activations = match focus {
+            Some(_) => vec![0.0; self.layers * self.grid.cells()],
+            None => Vec::new(),
+        };
+        self
+    }
+
+    /// Returns the focus point's activation in layer `layer` (0-based) for every cell, if kept.
+    pub fn activation(&self, layer: usize) -> Option<&[f32]> {
+        let size = self.grid.cells();
+        self.activations.get(layer * size..(layer + 1) * size)
     }
 
     /// Returns the votes of layer `layer` (0-based) for every cell, if they were kept.
