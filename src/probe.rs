@@ -1,0 +1,136 @@
+//! The probe: what the model computes at one query, arranged for display.
+//!
+//! A [`ProbeReport`] lists, for every layer, the training points it weighs
+//! most with their squared distance `d_n`, their suppression before the layer
+//! and their activation `h^k_n`, then each layer's vote, the running average
+//! and `ŷ`. Everything comes from the f64 reference [`Model::trace`].
+
+use nalgebra::Point2;
+
+use crate::measures::{find_reselection, predicted_class, reselection_warning};
+use crate::model::{Model, ParamError, Suppression};
+
+/// One training point as one layer sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightedPoint {
+    /// Training index n.
+    pub index: usize,
+    pub class: usize,
+    /// `h^k_n`.
+    pub weight: f64,
+    /// `d_n = ‖x_n − x‖²`.
+    pub squared_distance: f64,
+    /// What earlier layers did to point n before this layer: `S^k_n = Σ_{k'<k} h^{k'}_n`
+    /// under the additive rule, `Π_{k'<k} (1 − h^{k'}_n)` under the multiplicative one.
+    pub suppression: f64,
+}
+
+/// One layer at the probe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeLayer {
+    /// The points with the largest `h^k_n`, largest first (ties by index).
+    pub top: Vec<WeightedPoint>,
+    /// The mass of all other points: `1 − Σ top h^k_n`, at least 0.
+    pub other_mass: f64,
+    /// `Y^T h^k`.
+    pub vote: Vec<f64>,
+    /// `(1/k) Σ_{k' ≤ k} Y^T h^{k'}`.
+    pub running_average: Vec<f64>,
+}
+
+/// The model at one query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeReport {
+    pub query: Point2<f64>,
+    pub suppression: Suppression,
+    pub layers: Vec<ProbeLayer>,
+    /// `ŷ`.
+    pub output: Vec<f64>,
+    /// `argmax ŷ`, the lower class on a tie.
+    pub predicted: usize,
+    /// The nearest training points as `(index, d_n)`, nearest first.
+    pub nearest: Vec<(usize, f64)>,
+    /// `Σ_n max(0, S_n − 1)` after all layers.
+    pub reselected_mass: f64,
+    /// A plain-language warning when layers pick points again, if they do.
+    pub warning: Option<String>,
+}
+
+/// Traces `model` at `query` and keeps the `top` heaviest points of each layer
+/// and the `top` nearest points.
+///
+/// # Errors
+/// When `query` is not a valid point (not finite, or beyond the coordinate range).
+pub fn probe(model: &Model, query: Point2<f64>, top: usize) -> Result<ProbeReport, ParamError> {
+    let trace = model.trace(query)?;
+    let labels = model.training().labels();
+    let n = labels.len();
+    let suppression = model.suppression();
+
+    // Before layer 1 no point is suppressed: S = 0, or a product of 1.
+    let mut suppressed = match suppression {
+        Suppression::Additive => vec![0.0; n],
+        Suppression::Multiplicative => vec![1.0; n],
+    };
+    let mut layers = Vec::with_capacity(trace.layers.len());
+    for layer in &trace.layers {
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            layer.activation[b]
+                .total_cmp(&layer.activation[a])
+                .then(a.cmp(&b))
+        });
+        let top_points: Vec<WeightedPoint> = order
+            .iter()
+            .take(top)
+            .map(|&index| WeightedPoint {
+                index,
+                class: labels[index],
+                weight: layer.activation[index],
+                squared_distance: trace.squared_distances[index],
+                suppression: suppressed[index],
+            })
+            .collect();
+        let top_mass: f64 = top_points.iter().map(|p| p.weight).sum();
+        layers.push(ProbeLayer {
+            top: top_points,
+            other_mass: (1.0 - top_mass).max(0.0),
+            vote: layer.vote.iter().copied().collect(),
+            running_average: layer.running_average.iter().copied().collect(),
+        });
+
+        for (value, &h) in suppressed.iter_mut().zip(layer.activation.iter()) {
+            match suppression {
+                Suppression::Additive => *value += h,
+                Suppression::Multiplicative => *value *= 1.0 - h,
+            }
+        }
+    }
+
+    let mut nearest: Vec<(usize, f64)> = trace
+        .squared_distances
+        .iter()
+        .copied()
+        .enumerate()
+        .collect();
+    nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    nearest.truncate(top);
+
+    let warning = match find_reselection(&trace) {
+        Some(_) => reselection_warning(model, query)?,
+        None => None,
+    };
+    Ok(ProbeReport {
+        query,
+        suppression,
+        layers,
+        output: trace.output.iter().copied().collect(),
+        predicted: predicted_class(&trace.output),
+        nearest,
+        reselected_mass: trace.reselected_mass,
+        warning,
+    })
+}
+
+#[cfg(test)]
+mod tests;
