@@ -70,9 +70,64 @@ pub fn paint_probabilities(
     }
 }
 
+/// Paints one cell per pixel from `activations` (one `h^k_n` in `[0, 1]` per
+/// cell): white at 0, `colour` at full strength at 1, linear in between.
+pub fn paint_activation(activations: &[f32], colour: [u8; 3], rgba: &mut [u8]) {
+    assert_eq!(activations.len() * 4, rgba.len(), "4 bytes per cell");
+    for (&h, pixel) in activations.iter().zip(rgba.chunks_exact_mut(4)) {
+        let strength = STRONGEST * h.clamp(0.0, 1.0);
+        for (channel, &value) in pixel.iter_mut().zip(&colour) {
+            *channel = (255.0 + (value as f32 - 255.0) * strength).round() as u8;
+        }
+        pixel[3] = 255;
+    }
+}
+
+/// Returns the running average `(1/(k+1)) Σ_{k' ≤ k} Y^T h^{k'}` of the layer
+/// votes for every cell, from `layer_votes` laid out as in
+/// [`MapOutput::layer_votes`](crate::engine::MapOutput): layer, then cell, then class.
+pub fn running_average(layer_votes: &[f32], cells: usize, classes: usize, layer: usize) -> Vec<f32> {
+    let size = cells * classes;
+    let mut sum = vec![0.0_f32; size];
+    for votes in layer_votes.chunks_exact(size).take(layer + 1) {
+        for (total, &vote) in sum.iter_mut().zip(votes) {
+            *total += vote;
+        }
+    }
+    let scale = 1.0 / (layer + 1) as f32;
+    sum.iter_mut().for_each(|total| *total *= scale);
+    sum
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activation_zero_is_white_one_is_strongest() {
+        let mut rgba = vec![0; 8];
+        paint_activation(&[0.0, 1.0], [0, 114, 178], &mut rgba);
+        assert_eq!(rgba[..4], [255, 255, 255, 255]);
+        // Same blend as a certain class cell: 255 + (c − 255) · 0.78.
+        assert_eq!(rgba[4..], [56, 145, 195, 255]);
+    }
+
+    #[test]
+    fn running_average_means_first_layers() {
+        // Two cells, two classes, three layers.
+        let votes = [
+            1.0, 0.0, 0.5, 0.5, // layer 1
+            0.0, 1.0, 0.5, 0.5, // layer 2
+            0.0, 1.0, 1.0, 0.0, // layer 3
+        ];
+        assert_eq!(running_average(&votes, 2, 2, 0), votes[..4].to_vec());
+        assert_eq!(running_average(&votes, 2, 2, 1), vec![0.5, 0.5, 0.5, 0.5]);
+        let third = running_average(&votes, 2, 2, 2);
+        let expected = [1.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0, 1.0 / 3.0];
+        for (got, want) in third.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{third:?}");
+        }
+    }
 
     const COLOURS: [[u8; 3]; 2] = [[230, 159, 0], [0, 114, 178]];
 

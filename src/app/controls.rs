@@ -11,7 +11,7 @@ use crate::data::palette::{class_colour, css_hex};
 use crate::data::real::RealDataset;
 use crate::data::synthetic::{SyntheticKind, SyntheticSpec};
 use crate::data::table::{read_header, Columns};
-use crate::model::{Params, RawParams};
+use crate::model::{Params, RawParams, Suppression};
 
 /// Steps of a logarithmic slider; step 0 is exactly 0.
 const LOG_STEPS: u32 = 240;
@@ -83,7 +83,11 @@ pub fn LogSlider(
         }
     });
     let (typed_error, set_typed_error) = signal(None::<String>);
-    let disabled = move || state.hard.get();
+    // Hard mode fixes both at ∞, and the multiplicative rule has no γ.
+    let disabled = move || {
+        state.hard.get()
+            || (param == LogParam::Gamma && state.suppression.get() == Suppression::Multiplicative)
+    };
     let value_name = format!("{name} value");
     let error_id = format!("{name}-error");
 
@@ -215,6 +219,33 @@ pub fn ModeSwitches() -> impl IntoView {
                 " Winning class only"
             </label>
         </div>
+    }
+}
+
+/// Switches between the note's additive suppression and the multiplicative rule.
+#[component]
+pub fn SuppressionSwitch() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let option = move |rule: Suppression, label: &'static str| {
+        view! {
+            <label>
+                <input
+                    type="radio"
+                    name="suppression"
+                    prop:checked=move || state.suppression.get() == rule
+                    prop:disabled=move || state.hard.get()
+                    on:change=move |_| state.suppression.set(rule)
+                />
+                {label}
+            </label>
+        }
+    };
+    view! {
+        <fieldset class="control suppression">
+            <legend>"Suppression of points earlier layers picked"</legend>
+            {option(Suppression::Additive, " additive (the note): penalty β·γ·Sₙ")}
+            {option(Suppression::Multiplicative, " multiplicative: weight × Π(1 − hₙ), no γ")}
+        </fieldset>
     }
 }
 

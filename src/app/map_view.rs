@@ -6,14 +6,17 @@ use std::time::Duration;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use nalgebra::Point2;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::{HtmlCanvasElement, KeyboardEvent, PointerEvent};
 
 use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba};
+use super::layer_strip::{focus_colour, paint_layer_view};
 use super::maps::{now_ms, MapStore, Maps};
-use super::state::AppState;
-use crate::data::palette::{class_colour, css_hex};
+use super::probe_panel::{ProbeMemo, LINE_MIN_WEIGHT};
+use super::state::{AppState, StripMode};
+use crate::data::palette::{class_colour, css_hex, layer_colour};
 use crate::data::scene::{Scene, DOMAIN};
 use crate::render::{paint_probabilities, Shading};
 
@@ -71,6 +74,7 @@ struct Press {
 pub fn DecisionMap() -> impl IntoView {
     let state = expect_context::<AppState>();
     let store = expect_context::<MapStore>();
+    let probe_memo = expect_context::<ProbeMemo>();
     let canvas_ref = NodeRef::<Canvas>::new();
     let frame = StoredValue::new_local(PlotFrame::default());
     let press = StoredValue::new_local(None::<Press>);
@@ -100,12 +104,22 @@ pub fn DecisionMap() -> impl IntoView {
         let drawn = heatmap_canvas.with_value(|offscreen| {
             state.scene.with_untracked(|scene| {
                 store.with_maps(|maps| {
+                    let layer_view = state.enlarged_layer.get_untracked().map(|layer| {
+                        (
+                            state.strip_mode.get_untracked(),
+                            layer,
+                            untrack(|| focus_colour(state)),
+                        )
+                    });
                     let view = MapDrawing {
                         maps,
                         scene,
                         selected: state.selected.get_untracked(),
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
+                        layer_view,
+                        probe: probe_memo.0.with_untracked(|data| probe_lines(data.as_ref(), scene)),
+                        pinned: state.probe_pinned.get_untracked(),
                     };
                     points_layer
                         .try_update_value(|layer| view.draw(&canvas, offscreen.as_ref(), layer))
@@ -138,6 +152,10 @@ pub fn DecisionMap() -> impl IntoView {
         state.selected.track();
         cursor.track();
         shading.track();
+        state.enlarged_layer.track();
+        state.strip_mode.track();
+        state.probe_pinned.track();
+        probe_memo.0.track();
         draw();
     });
 
@@ -205,13 +223,18 @@ pub fn DecisionMap() -> impl IntoView {
     };
 
     let on_pointer_move = move |event: PointerEvent| {
-        let Some(mut current) = press.get_value() else {
+        let css = (event.offset_x() as f64, event.offset_y() as f64);
+        let pressed = press.get_value();
+        // A mouse probes by hovering; touch and pen probe where they press.
+        if pressed.is_none() || event.pointer_type() != "mouse" {
+            set_probe(state, frame.get_value().to_plane(css.0, css.1));
+        }
+        let Some(mut current) = pressed else {
             return;
         };
         if current.pointer_id != event.pointer_id() {
             return;
         }
-        let css = (event.offset_x() as f64, event.offset_y() as f64);
         let distance = (css.0 - current.start_css.0).hypot(css.1 - current.start_css.1);
         if !current.moved && distance < DRAG_THRESHOLD_CSS {
             return;
@@ -301,6 +324,48 @@ struct MapDrawing<'a> {
     selected: Option<usize>,
     cursor: Option<Point2<f64>>,
     shading: Shading,
+    /// A layer map shown large in place of `ŷ`: mode, 0-based layer, focus colour.
+    layer_view: Option<(StripMode, usize, [u8; 3])>,
+    probe: Option<ProbeLines>,
+    pinned: bool,
+}
+
+/// The probe's query and one line per weighted point and layer.
+struct ProbeLines {
+    query: Point2<f64>,
+    /// Target point, weight `h^k_n`, and the layer's colour; drawn in order.
+    lines: Vec<(Point2<f64>, f64, [u8; 3])>,
+}
+
+/// Collects the lines from the probe to the points its layers weigh, last
+/// layer first so that layer 1 is drawn on top.
+fn probe_lines(data: Option<&super::probe_panel::ProbeData>, scene: &Scene) -> Option<ProbeLines> {
+    let data = data?;
+    let layers = data.report.layers.len();
+    let mut lines = Vec::new();
+    for (k, layer) in data.report.layers.iter().enumerate().rev() {
+        for point in layer.top.iter().filter(|p| p.weight >= LINE_MIN_WEIGHT) {
+            let Some(&target) = data
+                .scene_index
+                .get(point.index)
+                .and_then(|&i| scene.points.get(i))
+            else {
+                continue;
+            };
+            lines.push((target, point.weight, layer_colour(k, layers)));
+        }
+    }
+    Some(ProbeLines {
+        query: data.report.query,
+        lines,
+    })
+}
+
+/// Moves the probe to `at`, unless it is pinned.
+fn set_probe(state: AppState, at: Point2<f64>) {
+    if !state.probe_pinned.get_untracked() {
+        state.probe.set(Some(clamp_to_domain(at)));
+    }
 }
 
 impl MapDrawing<'_> {
@@ -357,6 +422,9 @@ impl MapDrawing<'_> {
                 .draw_series([Circle::new((p.x, p.y), radius * 2, ring)])
                 .map_err(|e| e.to_string())?;
         }
+        if let Some(probe) = &self.probe {
+            self.draw_probe(&mut chart, probe, ratio)?;
+        }
         if let Some(c) = self.cursor {
             let style = BLACK.mix(0.7).stroke_width(ratio.max(1.0) as u32);
             let arm = 0.05;
@@ -372,23 +440,61 @@ impl MapDrawing<'_> {
         Ok(frame)
     }
 
-    /// Paints `ŷ` into an RGBA buffer, puts it on the detached canvas in one
-    /// call, and scales that onto the plot area.
+    /// Draws the lines from the probe to the weighted points, and the probe's marker.
+    fn draw_probe<DB: DrawingBackend>(
+        &self,
+        chart: &mut ChartContext<DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+        probe: &ProbeLines,
+        ratio: f64,
+    ) -> Result<(), String> {
+        let q = (probe.query.x, probe.query.y);
+        let lines = probe.lines.iter().map(|&(target, weight, colour)| {
+            let width = ((1.0 + 7.0 * weight) * ratio).round().max(1.0) as u32;
+            let style = RGBColor(colour[0], colour[1], colour[2])
+                .mix(0.85)
+                .stroke_width(width);
+            PathElement::new([q, (target.x, target.y)], style)
+        });
+        chart.draw_series(lines).map_err(|e| e.to_string())?;
+
+        let size = (6.0 * ratio) as i32;
+        let fill = if self.pinned { BLACK.filled() } else { WHITE.filled() };
+        let outline = BLACK.stroke_width((2.0 * ratio) as u32);
+        chart
+            .draw_series([
+                Circle::new(q, size, fill),
+                Circle::new(q, size, outline),
+            ])
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// Paints `ŷ`, or the enlarged layer map, into an RGBA buffer, puts it on
+    /// the detached canvas in one call, and scales that onto the plot area.
     fn draw_heatmap(
         &self,
         canvas: &HtmlCanvasElement,
         offscreen: Option<&HtmlCanvasElement>,
         frame: &PlotFrame,
     ) {
-        let (Some(map), Some(offscreen), Some(context)) =
-            (self.maps.decision.as_ref(), offscreen, context_2d(canvas))
-        else {
+        let (Some(offscreen), Some(context)) = (offscreen, context_2d(canvas)) else {
             return;
         };
-        let colours: Vec<[u8; 3]> = (0..map.classes).map(class_colour).collect();
-        let mut rgba = vec![0; map.grid.cells() * 4];
-        paint_probabilities(&map.output, map.classes, &colours, self.shading, &mut rgba);
-        if put_rgba(offscreen, &rgba, map.grid.columns, map.grid.rows).is_none() {
+        let painted = match self.layer_view {
+            Some((mode, layer, focus)) => {
+                paint_layer_view(self.maps, mode, layer, self.shading, focus)
+            }
+            None => self.maps.decision.as_ref().map(|map| {
+                let colours: Vec<[u8; 3]> = (0..map.classes).map(class_colour).collect();
+                let mut rgba = vec![0; map.grid.cells() * 4];
+                paint_probabilities(&map.output, map.classes, &colours, self.shading, &mut rgba);
+                (rgba, map.grid.columns, map.grid.rows)
+            }),
+        };
+        let Some((rgba, columns, rows)) = painted else {
+            return;
+        };
+        if put_rgba(offscreen, &rgba, columns, rows).is_none() {
             return;
         }
         context.set_image_smoothing_enabled(true);
@@ -602,7 +708,9 @@ fn move_focus(
         let from = cursor
             .get_untracked()
             .unwrap_or_else(|| Point2::new(0.0, 0.0));
-        set_cursor.set(Some(clamp_to_domain(Point2::new(from.x + dx, from.y + dy))));
+        let moved = clamp_to_domain(Point2::new(from.x + dx, from.y + dy));
+        set_cursor.set(Some(moved));
+        set_probe(state, moved);
     }
     true
 }

@@ -4,17 +4,23 @@
 mod benchmark;
 mod canvas;
 mod controls;
+mod formula_panel;
 mod layer_strip;
 mod map_view;
 mod maps;
+mod probe_panel;
 mod state;
 
 use leptos::prelude::*;
 
-use controls::{ClassPicker, DataPicker, KSlider, LogParam, LogSlider, ModeSwitches};
-use layer_strip::LayerStrip;
+use controls::{
+    ClassPicker, DataPicker, KSlider, LogParam, LogSlider, ModeSwitches, SuppressionSwitch,
+};
+use formula_panel::FormulaPanel;
+use layer_strip::{layer_title, LayerStrip};
 use map_view::DecisionMap;
 use maps::MapStore;
+use probe_panel::{ProbeMemo, ProbePanel};
 use state::{AppState, StripMode};
 
 /// Installs the panic hook and the logger, then mounts the app on the page.
@@ -36,6 +42,15 @@ fn App() -> impl IntoView {
     let store = MapStore::new();
     provide_context(state);
     provide_context(store);
+    provide_context(ProbeMemo::new(state));
+
+    // A layer map opened large closes when its layer goes away.
+    Effect::new(move |_| {
+        let k = state.k.get();
+        if state.enlarged_layer.get().is_some_and(|layer| layer >= k) {
+            state.enlarged_layer.set(None);
+        }
+    });
 
     // Every change to the scene or the parameters makes the maps stale. The
     // gesture flag is tracked too: when it falls, the full resolution is due.
@@ -74,6 +89,19 @@ fn App() -> impl IntoView {
                 >
                     <DecisionMap />
                 </div>
+                {move || {
+                    state.enlarged_layer.get().map(|layer| {
+                        let title = layer_title(state.strip_mode.get(), layer);
+                        view! {
+                            <p class="enlarged-banner" role="status">
+                                {format!("Showing layer map {title}. ")}
+                                <button type="button" on:click=move |_| state.enlarged_layer.set(None)>
+                                    "Back to the decision map"
+                                </button>
+                            </p>
+                        }
+                    })
+                }}
                 <p id="map-help" class="hint">
                     "Click empty space to add a point; drag a point to move it; right-click or long-press a point to remove it. "
                     "Keyboard: focus the map, N and P select points, arrow keys move the selection or a crosshair, Enter adds a point at the crosshair, Delete removes the selected point, Escape clears."
@@ -106,11 +134,16 @@ fn App() -> impl IntoView {
                 />
                 <KSlider />
                 <ModeSwitches />
+                <SuppressionSwitch />
                 <ClassPicker />
                 <DataPicker />
             </section>
         </main>
         <LayerStrip />
+        <div class="explain">
+            <ProbePanel />
+            <FormulaPanel />
+        </div>
     }
 }
 

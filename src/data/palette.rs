@@ -31,6 +31,30 @@ pub fn class_colour_name(class: usize) -> &'static str {
     CLASS_COLOURS[class % MAX_CLASSES].0
 }
 
+/// Stops of the layer colour ramp, dark purple to green: the first four
+/// stops of the viridis colour map, whose lighter yellow end would fade
+/// into a white background.
+const LAYER_RAMP: [[u8; 3]; 4] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98]];
+
+/// Returns the colour of layer `layer` (0-based) of `layers`, on a ramp from
+/// dark purple (layer 1) to green (layer K), for the probe's lines.
+pub fn layer_colour(layer: usize, layers: usize) -> [u8; 3] {
+    let t = if layers <= 1 {
+        0.0
+    } else {
+        layer.min(layers - 1) as f64 / (layers - 1) as f64
+    };
+    let position = t * (LAYER_RAMP.len() - 1) as f64;
+    let stop = (position.floor() as usize).min(LAYER_RAMP.len() - 2);
+    let within = position - stop as f64;
+    let (from, to) = (LAYER_RAMP[stop], LAYER_RAMP[stop + 1]);
+    let mut colour = [0; 3];
+    for (channel, (a, b)) in colour.iter_mut().zip(from.iter().zip(&to)) {
+        *channel = (f64::from(*a) + (f64::from(*b) - f64::from(*a)) * within).round() as u8;
+    }
+    colour
+}
+
 /// Formats an RGB colour as a CSS hex colour such as `#e69f00`.
 pub fn css_hex(rgb: [u8; 3]) -> String {
     let [red, green, blue] = rgb;
@@ -53,6 +77,22 @@ mod tests {
         };
         let luminance = 0.2126 * linear(rgb[0]) + 0.7152 * linear(rgb[1]) + 0.0722 * linear(rgb[2]);
         1.05 / (luminance + 0.05)
+    }
+
+    #[test]
+    fn layer_colours_span_ramp() {
+        assert_eq!(layer_colour(0, 10), LAYER_RAMP[0]);
+        assert_eq!(layer_colour(9, 10), LAYER_RAMP[3]);
+        assert_eq!(layer_colour(0, 1), LAYER_RAMP[0]);
+        // Layer 4 of 10 sits at a third of the ramp: exactly the second stop.
+        assert_eq!(layer_colour(3, 10), LAYER_RAMP[1]);
+        for layer in 0..30 {
+            let colour = layer_colour(layer, 30);
+            assert!(
+                contrast_with_white(colour) >= 2.0,
+                "layer {layer}: {colour:?} too faint on white"
+            );
+        }
     }
 
     #[test]
