@@ -262,21 +262,36 @@ pub fn reselection_warning(
     query: Point2<f64>,
 ) -> Result<Option<String>, ParamError> {
     let trace = model.trace(query)?;
-    Ok(
-        find_reselection(&trace)
-            .map(|reselection| describe_reselection(model, &trace, reselection)),
-    )
+    Ok(find_reselection(&trace)
+        .map(|reselection| describe_reselection(model, &trace, reselection, &|n| n.to_string())))
+}
+
+/// Returns the warning of [`reselection_warning`] for an existing `trace`,
+/// naming training point n as `point_name(n)` (for example its number on a map).
+pub fn describe_reselection_in(
+    model: &Model,
+    trace: &Trace,
+    point_name: &dyn Fn(usize) -> String,
+) -> Option<String> {
+    find_reselection(trace)
+        .map(|reselection| describe_reselection(model, trace, reselection, point_name))
 }
 
 /// Formats the warning for `reselection` with the cause that fits the model's rule.
-fn describe_reselection(model: &Model, trace: &Trace, reselection: Reselection) -> String {
+fn describe_reselection(
+    model: &Model,
+    trace: &Trace,
+    reselection: Reselection,
+    point_name: &dyn Fn(usize) -> String,
+) -> String {
     let what = match reselection {
         Reselection::RepeatedPick {
             layer,
             earlier_layer,
             point,
         } => format!(
-            "layer {layer} picks training point {point} again, after layer {earlier_layer} picked it"
+            "layer {layer} picks training point {} again, after layer {earlier_layer} picked it",
+            point_name(point)
         ),
         Reselection::ExcessMass { mass } => format!(
             "the layers spend {mass:.2} of a neighbour's vote on training points that earlier \

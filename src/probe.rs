@@ -7,7 +7,7 @@
 
 use nalgebra::Point2;
 
-use crate::measures::{find_reselection, predicted_class, reselection_warning};
+use crate::measures::{describe_reselection_in, predicted_class};
 use crate::model::{Model, ParamError, Suppression};
 
 /// One training point as one layer sees it.
@@ -57,11 +57,16 @@ pub struct ProbeReport {
 }
 
 /// Traces `model` at `query` and keeps the `top` heaviest points of each layer
-/// and the `top` nearest points.
+/// and the `top` nearest points; the warning names training point n as `point_name(n)`.
 ///
 /// # Errors
 /// When `query` is not a valid point (not finite, or beyond the coordinate range).
-pub fn probe(model: &Model, query: Point2<f64>, top: usize) -> Result<ProbeReport, ParamError> {
+pub fn probe(
+    model: &Model,
+    query: Point2<f64>,
+    top: usize,
+    point_name: &dyn Fn(usize) -> String,
+) -> Result<ProbeReport, ParamError> {
     let trace = model.trace(query)?;
     let labels = model.training().labels();
     let n = labels.len();
@@ -116,10 +121,7 @@ pub fn probe(model: &Model, query: Point2<f64>, top: usize) -> Result<ProbeRepor
     nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     nearest.truncate(top);
 
-    let warning = match find_reselection(&trace) {
-        Some(_) => reselection_warning(model, query)?,
-        None => None,
-    };
+    let warning = describe_reselection_in(model, &trace, point_name);
     Ok(ProbeReport {
         query,
         suppression,

@@ -43,7 +43,9 @@ impl ProbeMemo {
             let model = Model::new(&split.training, raw)
                 .ok()?
                 .with_suppression(state.suppression.get());
-            let report = probe(&model, query, TOP_POINTS).ok()?;
+            let scene_index = &split.scene_index;
+            let name = |n: usize| (scene_index.get(n).map_or(n, |&i| i) + 1).to_string();
+            let report = probe(&model, query, TOP_POINTS, &name).ok()?;
             Some(ProbeData {
                 report,
                 scene_index: split.scene_index,

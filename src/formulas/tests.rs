@@ -142,7 +142,7 @@ fn values_come_from_probe() {
     };
     let model = Model::new(&training, raw).expect("valid parameters");
     let query = Point2::new(0.1, 0.05);
-    let report = probe(&model, query, 2).expect("valid query");
+    let report = probe(&model, query, 2, &point_name).expect("valid query");
     let classes = vec!["a<b".to_string(), "c".to_string()];
     let list = equations(
         settings(Suppression::Additive, false),

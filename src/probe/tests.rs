@@ -28,6 +28,11 @@ fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
 
 const QUERY: Point2<f64> = Point2::new(0.1, -0.2);
 
+/// Names training point n by its 1-based number, as the app does.
+fn name(n: usize) -> String {
+    format!("#{}", n + 1)
+}
+
 #[test]
 fn top_points_are_heaviest_of_trace() {
     let training = random_training(1, 40, 3);
@@ -36,7 +41,7 @@ fn top_points_are_heaviest_of_trace() {
             .expect("valid parameters")
             .with_suppression(suppression);
         let trace = model.trace(QUERY).expect("valid query");
-        let report = probe(&model, QUERY, 4).expect("valid query");
+        let report = probe(&model, QUERY, 4, &name).expect("valid query");
 
         assert_eq!(report.layers.len(), 6);
         for (layer, probed) in trace.layers.iter().zip(&report.layers) {
@@ -67,7 +72,7 @@ fn suppression_sums_earlier_layers() {
     let training = random_training(2, 25, 2);
     let model = Model::new(&training, soft(30.0, 0.1, 5)).expect("valid parameters");
     let trace = model.trace(QUERY).expect("valid query");
-    let report = probe(&model, QUERY, 25).expect("valid query");
+    let report = probe(&model, QUERY, 25, &name).expect("valid query");
 
     for (k, probed) in report.layers.iter().enumerate() {
         for point in &probed.top {
@@ -92,7 +97,7 @@ fn multiplicative_suppression_is_product() {
         .expect("valid parameters")
         .with_suppression(Suppression::Multiplicative);
     let trace = model.trace(QUERY).expect("valid query");
-    let report = probe(&model, QUERY, 25).expect("valid query");
+    let report = probe(&model, QUERY, 25, &name).expect("valid query");
 
     for (k, probed) in report.layers.iter().enumerate() {
         for point in &probed.top {
@@ -114,7 +119,7 @@ fn multiplicative_suppression_is_product() {
 fn other_mass_completes_layer() {
     let training = random_training(4, 30, 4);
     let model = Model::new(&training, soft(5.0, 0.2, 4)).expect("valid parameters");
-    let report = probe(&model, QUERY, 3).expect("valid query");
+    let report = probe(&model, QUERY, 3, &name).expect("valid query");
 
     for probed in &report.layers {
         let total: f64 = probed.top.iter().map(|p| p.weight).sum::<f64>() + probed.other_mass;
@@ -130,7 +135,7 @@ fn other_mass_completes_layer() {
 fn votes_average_to_output() {
     let training = random_training(5, 30, 3);
     let model = Model::new(&training, soft(12.0, 0.3, 7)).expect("valid parameters");
-    let report = probe(&model, QUERY, 3).expect("valid query");
+    let report = probe(&model, QUERY, 3, &name).expect("valid query");
     let predicted = model.predict(QUERY).expect("valid query");
 
     for class in 0..3 {
@@ -147,7 +152,7 @@ fn votes_average_to_output() {
 fn nearest_points_by_brute_force() {
     let training = random_training(6, 50, 2);
     let model = Model::new(&training, soft(1.0, 0.1, 3)).expect("valid parameters");
-    let report = probe(&model, QUERY, 5).expect("valid query");
+    let report = probe(&model, QUERY, 5, &name).expect("valid query");
 
     let mut distances: Vec<(usize, f64)> = training
         .points()
@@ -176,14 +181,14 @@ fn warning_when_layer_picks_again() {
     let origin = Point2::new(0.0, 0.0);
 
     let small = Model::new(&training, soft(1e4, 0.5, 2)).expect("valid parameters");
-    let report = probe(&small, origin, 2).expect("valid query");
+    let report = probe(&small, origin, 2, &name).expect("valid query");
     let warning = report.warning.expect("γ = 0.5 re-selects point 0");
-    assert!(warning.contains("layer 2"), "{warning}");
+    assert!(warning.contains("layer 2 picks training point #1 again"), "{warning}");
     assert!(report.reselected_mass > 0.9, "{}", report.reselected_mass);
     assert_eq!(report.layers[1].top[0].index, 0);
 
     let large = Model::new(&training, soft(1e4, 2.0, 2)).expect("valid parameters");
-    let report = probe(&large, origin, 2).expect("valid query");
+    let report = probe(&large, origin, 2, &name).expect("valid query");
     assert_eq!(report.warning, None);
     assert_eq!(report.layers[1].top[0].index, 1);
 }
@@ -192,5 +197,5 @@ fn warning_when_layer_picks_again() {
 fn invalid_query_is_error() {
     let training = random_training(7, 5, 2);
     let model = Model::new(&training, soft(1.0, 0.1, 2)).expect("valid parameters");
-    assert!(probe(&model, Point2::new(f64::NAN, 0.0), 3).is_err());
+    assert!(probe(&model, Point2::new(f64::NAN, 0.0), 3, &name).is_err());
 }
