@@ -20,7 +20,7 @@ pub fn FormulaPanel() -> impl IntoView {
             suppression: state.suppression.get(),
         };
         let class_names = state.scene.with(|scene| scene.class_names.clone());
-        memo.0.with(|data| {
+        memo.shown.with(|data| {
             let report = data.as_ref().map(|d| &d.report);
             let name = |n: usize| {
                 data.as_ref()

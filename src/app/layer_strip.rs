@@ -187,11 +187,14 @@ fn LayerMap(
 }
 
 /// Returns the class colour of the selected point, used to paint its activation.
+///
+/// Tracks the selection only: the scene changes at every drag step, and a
+/// new scene brings new maps, which redraw anyway.
 pub fn focus_colour(state: AppState) -> [u8; 3] {
     let class = state.selected.get().and_then(|index| {
         state
             .scene
-            .with(|scene| scene.labels.get(index).copied())
+            .with_untracked(|scene| scene.labels.get(index).copied())
     });
     class_colour(class.unwrap_or(0))
 }

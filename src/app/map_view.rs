@@ -118,7 +118,7 @@ pub fn DecisionMap() -> impl IntoView {
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
                         layer_view,
-                        probe: probe_memo.0.with_untracked(|data| probe_lines(data.as_ref(), scene)),
+                        probe: probe_memo.live.with_untracked(|data| probe_lines(data.as_ref(), scene)),
                         pinned: state.probe_pinned.get_untracked(),
                     };
                     points_layer
@@ -155,7 +155,9 @@ pub fn DecisionMap() -> impl IntoView {
         state.enlarged_layer.track();
         state.strip_mode.track();
         state.probe_pinned.track();
-        probe_memo.0.track();
+        // A moved probe needs new lines. A changed scene or parameter redraws
+        // through the map store, which reads the probe's lines then.
+        state.probe.track();
         draw();
     });
 

@@ -1,6 +1,8 @@
 //! The probe panel: for the query under the pointer, which training points
 //! each layer weighs, and how the layer votes add up to `ŷ`.
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 
 use super::state::AppState;
@@ -30,13 +32,50 @@ impl ProbeData {
     }
 }
 
-/// The probe's data as a memo, recomputed when the query, the scene or a parameter changes.
+/// How often the panels follow the probe during a drag or slider gesture.
+/// Rebuilding them costs several milliseconds of DOM and MathML layout, which
+/// would otherwise come out of every frame of the gesture.
+const PANEL_INTERVAL_DURING_GESTURE: Duration = Duration::from_millis(120);
+
+/// The probe's data: `live` is recomputed when the query, the scene or a
+/// parameter changes, and draws the lines on the map; `shown` follows it into
+/// the panels, at once when no gesture is going on and at most every
+/// [`PANEL_INTERVAL_DURING_GESTURE`] during one.
 #[derive(Clone, Copy)]
-pub struct ProbeMemo(pub Memo<Option<ProbeData>>);
+pub struct ProbeMemo {
+    pub live: Memo<Option<ProbeData>>,
+    pub shown: RwSignal<Option<ProbeData>>,
+}
 
 impl ProbeMemo {
     pub fn new(state: AppState) -> ProbeMemo {
-        ProbeMemo(Memo::new(move |_| {
+        let live = Self::live(state);
+        let shown = RwSignal::new(None);
+        let waiting = StoredValue::new(false);
+        Effect::new(move |_| {
+            live.track();
+            let gesture = state.gesture.get();
+            if !gesture {
+                shown.set(live.get_untracked());
+                return;
+            }
+            if waiting.get_value() {
+                return;
+            }
+            waiting.set_value(true);
+            set_timeout(
+                move || {
+                    waiting.set_value(false);
+                    shown.set(live.get_untracked());
+                },
+                PANEL_INTERVAL_DURING_GESTURE,
+            );
+        });
+        ProbeMemo { live, shown }
+    }
+
+    fn live(state: AppState) -> Memo<Option<ProbeData>> {
+        Memo::new(move |_| {
             let query = state.probe.get()?;
             let split = state.split().ok()?;
             let raw = state.raw_params();
@@ -50,7 +89,7 @@ impl ProbeMemo {
                 report,
                 scene_index: split.scene_index,
             })
-        }))
+        })
     }
 }
 
@@ -62,7 +101,7 @@ pub fn ProbePanel() -> impl IntoView {
 
     let body = move || {
         let names = class_names();
-        memo.0.with(|data| match data {
+        memo.shown.with(|data| match data {
             None => view! {
                 <p class="hint">
                     "Point at the map to probe the model there, or focus the map and move the crosshair with the arrow keys."
@@ -81,7 +120,7 @@ pub fn ProbePanel() -> impl IntoView {
                     <input
                         type="checkbox"
                         prop:checked=move || state.probe_pinned.get()
-                        prop:disabled=move || state.probe.get().is_none()
+                        prop:disabled=move || state.probe.with(Option::is_none)
                         on:change=move |event| state.probe_pinned.set(event_target_checked(&event))
                     />
                     " Pin the probe"
