@@ -12,7 +12,7 @@ use crate::probe::ProbeReport;
 /// One displayed equation: a name, its MathML, and the probe's values for it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Equation {
-    /// What the equation defines, e.g. "activation of layer k".
+    /// The quantity the equation defines, e.g. "activation of layer k".
     pub name: &'static str,
     /// A complete `<math display="block">` element.
     pub mathml: String,
@@ -403,7 +403,7 @@ fn s_kn(n: &str) -> String {
     msubsup(&mi("S"), &mi(n), &mi("k"))
 }
 
-/// A row vector `(a, b, c)` of numbers.
+/// Writes `values` as a row vector `(a, b, c)`.
 fn vector(values: &[f64]) -> String {
     let mut parts = vec![mo("(")];
     for (i, &value) in values.iter().enumerate() {

@@ -10,7 +10,7 @@ use nalgebra::Point2;
 use crate::measures::{describe_reselection_in, predicted_class};
 use crate::model::{Model, ParamError, Suppression};
 
-/// One training point as one layer sees it.
+/// One training point's quantities in one layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightedPoint {
     /// Training index n.
@@ -20,7 +20,7 @@ pub struct WeightedPoint {
     pub weight: f64,
     /// `d_n = ‖x_n − x‖²`.
     pub squared_distance: f64,
-    /// What earlier layers did to point n before this layer: `S^k_n = Σ_{k'<k} h^{k'}_n`
+    /// The suppression of point n before this layer: `S^k_n = Σ_{k'<k} h^{k'}_n`
     /// under the additive rule, `Π_{k'<k} (1 − h^{k'}_n)` under the multiplicative one.
     pub suppression: f64,
 }

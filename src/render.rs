@@ -86,7 +86,12 @@ pub fn paint_activation(activations: &[f32], colour: [u8; 3], rgba: &mut [u8]) {
 /// Returns the running average `(1/(k+1)) Σ_{k' ≤ k} Y^T h^{k'}` of the layer
 /// votes for every cell, from `layer_votes` laid out as in
 /// [`MapOutput::layer_votes`](crate::engine::MapOutput): layer, then cell, then class.
-pub fn running_average(layer_votes: &[f32], cells: usize, classes: usize, layer: usize) -> Vec<f32> {
+pub fn running_average(
+    layer_votes: &[f32],
+    cells: usize,
+    classes: usize,
+    layer: usize,
+) -> Vec<f32> {
     let size = cells * classes;
     let mut sum = vec![0.0_f32; size];
     for votes in layer_votes.chunks_exact(size).take(layer + 1) {

@@ -12,9 +12,9 @@ use super::state::{AppState, StripMode};
 use crate::data::palette::class_colour;
 use crate::render::{paint_activation, paint_probabilities, running_average, Shading};
 
-/// Paints what layer `layer` (0-based) shows in `mode`; returns the RGBA
-/// pixels with their width and height, or `None` when the maps lack it (no
-/// layer maps yet, or no focus point for the activation mode).
+/// Paints what layer `layer` (0-based) shows in `mode`, and returns the RGBA
+/// pixels with their width and height. Returns `None` when the maps lack the
+/// data: no layer maps yet, or no focus point in the activation mode.
 pub fn paint_layer_view(
     maps: &Maps,
     mode: StripMode,
@@ -101,7 +101,9 @@ pub fn LayerStrip() -> impl IntoView {
 /// Explains the current mode, or what the lecturer must do to fill the maps.
 fn strip_hint(state: AppState) -> String {
     match state.strip_mode.get() {
-        StripMode::Vote => "Click a layer map to open it large in place of the decision map.".into(),
+        StripMode::Vote => {
+            "Click a layer map to open it large in place of the decision map.".into()
+        }
         StripMode::RunningAverage => {
             "The map after layer K is the decision map. Click a layer map to open it large.".into()
         }
@@ -114,14 +116,20 @@ fn strip_hint(state: AppState) -> String {
                     .held_out
                     .with(|flags| flags.get(index).copied().unwrap_or(false));
                 if held_out {
-                    format!("Point {} is held out, so no layer ever weighs it.", index + 1)
+                    format!(
+                        "Point {} is held out, so no layer ever weighs it.",
+                        index + 1
+                    )
                 } else if state.hard.get() {
                     format!(
                         "Point {}: in hard mode, layer k's map is the region where it is the k-th nearest point (a k-th order Voronoi cell).",
                         index + 1
                     )
                 } else {
-                    format!("Point {}: darker where layer k gives it more weight.", index + 1)
+                    format!(
+                        "Point {}: darker where layer k gives it more weight.",
+                        index + 1
+                    )
                 }
             }
         },

@@ -118,7 +118,9 @@ pub fn DecisionMap() -> impl IntoView {
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
                         layer_view,
-                        probe: probe_memo.live.with_untracked(|data| probe_lines(data.as_ref(), scene)),
+                        probe: probe_memo
+                            .live
+                            .with_untracked(|data| probe_lines(data.as_ref(), scene)),
                         pinned: state.probe_pinned.get_untracked(),
                     };
                     points_layer
@@ -460,13 +462,14 @@ impl MapDrawing<'_> {
         chart.draw_series(lines).map_err(|e| e.to_string())?;
 
         let size = (6.0 * ratio) as i32;
-        let fill = if self.pinned { BLACK.filled() } else { WHITE.filled() };
+        let fill = if self.pinned {
+            BLACK.filled()
+        } else {
+            WHITE.filled()
+        };
         let outline = BLACK.stroke_width((2.0 * ratio) as u32);
         chart
-            .draw_series([
-                Circle::new(q, size, fill),
-                Circle::new(q, size, outline),
-            ])
+            .draw_series([Circle::new(q, size, fill), Circle::new(q, size, outline)])
             .map_err(|e| e.to_string())?;
         Ok(())
     }

@@ -33,14 +33,14 @@ impl ProbeData {
 }
 
 /// How often the panels follow the probe during a drag or slider gesture.
-/// Rebuilding them costs several milliseconds of DOM and MathML layout, which
-/// would otherwise come out of every frame of the gesture.
+/// Rebuilding them means new DOM and MathML layout, which would otherwise
+/// come out of every frame of the gesture.
 const PANEL_INTERVAL_DURING_GESTURE: Duration = Duration::from_millis(120);
 
-/// The probe's data: `live` is recomputed when the query, the scene or a
-/// parameter changes, and draws the lines on the map; `shown` follows it into
-/// the panels, at once when no gesture is going on and at most every
-/// [`PANEL_INTERVAL_DURING_GESTURE`] during one.
+/// The probe's data in two copies. `live` is recomputed when the query, the
+/// scene or a parameter changes, and the map draws its lines from it.
+/// `shown` feeds the panels: it follows `live` at once when no gesture is
+/// going on, and at most every [`PANEL_INTERVAL_DURING_GESTURE`] during one.
 #[derive(Clone, Copy)]
 pub struct ProbeMemo {
     pub live: Memo<Option<ProbeData>>,

@@ -31,9 +31,9 @@ pub fn class_colour_name(class: usize) -> &'static str {
     CLASS_COLOURS[class % MAX_CLASSES].0
 }
 
-/// Stops of the layer colour ramp, dark purple to green: the first four
-/// stops of the viridis colour map, whose lighter yellow end would fade
-/// into a white background.
+/// Stops of the layer colour ramp, dark purple to green: close to the
+/// viridis colour map at 0, ¼, ½ and ¾. Its yellow end is left out because it
+/// would fade into a white background.
 const LAYER_RAMP: [[u8; 3]; 4] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98]];
 
 /// Returns the colour of layer `layer` (0-based) of `layers`, on a ramp from

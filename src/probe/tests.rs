@@ -183,7 +183,10 @@ fn warning_when_layer_picks_again() {
     let small = Model::new(&training, soft(1e4, 0.5, 2)).expect("valid parameters");
     let report = probe(&small, origin, 2, &name).expect("valid query");
     let warning = report.warning.expect("γ = 0.5 re-selects point 0");
-    assert!(warning.contains("layer 2 picks training point #1 again"), "{warning}");
+    assert!(
+        warning.contains("layer 2 picks training point #1 again"),
+        "{warning}"
+    );
     assert!(report.reselected_mass > 0.9, "{}", report.reselected_mass);
     assert_eq!(report.layers[1].top[0].index, 0);
 
