@@ -317,7 +317,11 @@ fn describe_reselection(
 /// Explains why the additive rule re-selects, with the γ that would prevent it
 /// at large β where the squared distances give one.
 fn additive_cause(trace: &Trace, reselection: Reselection, beta: f64, gamma: f64) -> String {
-    let too_small = format!("γ = {gamma} is too small for β = {beta}");
+    let too_small = format!(
+        "γ = {} is too small for β = {}",
+        significant(gamma),
+        significant(beta)
+    );
     let d = trace.squared_distances.as_slice();
     let order = nearest_order(d);
 
@@ -355,6 +359,25 @@ fn additive_cause(trace: &Trace, reselection: Reselection, beta: f64, gamma: f64
         )
     } else {
         format!("{too_small}; raise γ or lower K")
+    }
+}
+
+/// Formats `value` with at most four significant digits and no trailing
+/// zeros, e.g. 609.4123 as "609.4"; scientific notation outside [1e-3, 1e7).
+fn significant(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    if !(1e-3..1e7).contains(&magnitude) {
+        return format!("{value:.3e}");
+    }
+    let decimals = (3 - magnitude.log10().floor() as i32).max(0) as usize;
+    let text = format!("{value:.decimals$}");
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
     }
 }
 

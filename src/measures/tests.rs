@@ -492,6 +492,23 @@ fn warning_appears_when_gamma_below_gap() {
 }
 
 #[test]
+fn warning_rounds_parameters() {
+    let training = gap_scene();
+    let model = model_of(
+        &training,
+        soft(609.412_345, 0.123_456_7, 2),
+        Suppression::Additive,
+    );
+    let warning = reselection_warning(&model, Point2::new(0.0, 0.0))
+        .expect("valid query")
+        .expect("a warning at γ < 1");
+    assert!(
+        warning.contains("γ = 0.1235 is too small for β = 609.4"),
+        "{warning}"
+    );
+}
+
+#[test]
 fn no_warning_when_gamma_above_gap() {
     let training = gap_scene();
     let query = Point2::new(0.0, 0.0);
