@@ -39,8 +39,10 @@ use std::ops::Range;
 use wide::f32x8;
 
 use super::fast_exp::{exp_neg, exp_neg_in_place, exp_neg_x8};
-use super::{MapEngine, MapOutput};
-use crate::model::{Mode, Model, TrainingSet};
+use super::{check_output, LayerRule, MapEngine, MapOutput};
+use crate::model::{Model, TrainingSet};
+
+mod multiplicative;
 
 /// Cells per side of a tile that shares one candidate list.
 pub const TILE: usize = 8;
@@ -115,6 +117,23 @@ struct Scratch {
     order: Vec<usize>,
     vote_sum: Vec<f64>,
     votes: Vec<f64>,
+    /// Position of the focus point among the current cell's candidates, if
+    /// it is one, and its activation in each layer (0 where it is left out).
+    focus_position: Option<usize>,
+    focus_activations: Vec<f64>,
+}
+
+/// What a cell's soft layers need besides its candidates.
+#[derive(Clone, Copy, Debug)]
+struct SoftLayers {
+    beta: f64,
+    gamma: f64,
+    /// The multiplicative rule, with β > 0: at β = 0 both rules give uniform
+    /// layers, which the additive code computes.
+    multiplicative: bool,
+    /// `T = ln N + 18.5`: left-out points must have `β (d − σ) ≥ T`.
+    cutoff: f64,
+    layers: usize,
 }
 
 /// Counts of the pruning at work, for benchmarks and tests.
@@ -134,10 +153,12 @@ pub struct PruneStats {
 pub struct FastEngine {
     prepared: Prepared,
     scratch: Scratch,
-    /// The largest rise of a layer's smallest score above the cell's nearest
-    /// squared distance in the last tile. The next tile's candidate bounds
-    /// start from it.
+    /// The largest rise of a layer's bound reference score (its smallest
+    /// score under the additive rule) above the cell's nearest squared
+    /// distance in the last tile. The next tile's candidate bounds start from it.
     margin: f64,
+    /// The focus point of the current output as an index into the sorted points.
+    focus: Option<usize>,
     pub stats: PruneStats,
 }
 
@@ -150,18 +171,12 @@ enum TileResult {
 
 impl MapEngine for FastEngine {
     fn evaluate_rows(&mut self, model: &Model, out: &mut MapOutput, rows: Range<usize>) {
-        let training = model.training();
-        assert_eq!(
-            out.classes,
-            training.classes(),
-            "output made for this model"
-        );
-        assert_eq!(
-            out.layers,
-            model.params().layers(),
-            "output made for this model"
-        );
-        self.prepared.update(training);
+        check_output(model, out);
+        self.prepared.update(model.training());
+        self.focus = out.focus.and_then(|focus| {
+            let original = &self.prepared.original;
+            original.iter().position(|&index| index == focus)
+        });
 
         let grid = out.grid;
         let mut tile_top = rows.start;
@@ -187,11 +202,19 @@ impl FastEngine {
     ) {
         let n = self.prepared.xs.len();
         let layers = model.params().layers();
-        let (beta, gamma) = match model.params().mode() {
-            Mode::Soft { beta, gamma } => (beta, gamma),
-            Mode::Hard => (f64::INFINITY, f64::INFINITY),
+        let (beta, gamma, multiplicative) = match LayerRule::of(model) {
+            LayerRule::Additive { beta, gamma } => (beta, gamma, false),
+            LayerRule::Multiplicative { beta } => (beta, 0.0, beta > 0.0),
+            LayerRule::Hard => (f64::INFINITY, f64::INFINITY, false),
         };
         let cutoff = (n as f64).ln() + PRUNE_EXPONENT;
+        let soft = SoftLayers {
+            beta,
+            gamma,
+            multiplicative,
+            cutoff,
+            layers,
+        };
         let grid = out.grid;
         self.stats.tiles += 1;
 
@@ -226,15 +249,7 @@ impl FastEngine {
             kth_far + self.margin + cutoff / beta
         };
         loop {
-            match self.compute_tile(
-                model,
-                out,
-                &rows,
-                &columns,
-                threshold,
-                (beta, gamma),
-                cutoff,
-            ) {
+            match self.compute_tile(out, &rows, &columns, threshold, soft) {
                 TileResult::Done => return,
                 TileResult::NeedsThreshold(needed) => {
                     self.stats.retries += 1;
@@ -249,25 +264,29 @@ impl FastEngine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn compute_tile(
         &mut self,
-        model: &Model,
         out: &mut MapOutput,
         rows: &Range<usize>,
         columns: &Range<usize>,
         threshold: f64,
-        (beta, gamma): (f64, f64),
-        cutoff: f64,
+        soft: SoftLayers,
     ) -> TileResult {
         let prepared = &self.prepared;
         let margin = self.margin;
+        let focus = self.focus;
         let s = &mut self.scratch;
         let classes = out.classes;
-        let layers = model.params().layers();
+        let SoftLayers {
+            beta,
+            cutoff,
+            layers,
+            ..
+        } = soft;
 
         // Candidates in class order, and the nearest any left-out point comes.
         s.candidates.clear();
+        s.focus_position = None;
         let mut cut = f64::INFINITY;
         for (index, &near) in s.near.iter().enumerate() {
             if near <= threshold {
@@ -277,12 +296,15 @@ impl FastEngine {
             }
         }
         self.stats.candidates += s.candidates.len();
+        // Candidates are in sorted-point order, so a binary search finds the focus.
+        let focus_in_tile = focus.and_then(|f| s.candidates.binary_search(&f).ok());
 
         let count = s.candidates.len();
         s.distances.resize(count, 0.0);
         s.vote_sum.resize(classes, 0.0);
         s.votes.resize(classes, 0.0);
         s.layer_votes.resize(layers * classes, 0.0);
+        s.focus_activations.resize(layers, 0.0);
         let cells = out.grid.cells();
         let keep_layers = !out.layer_votes.is_empty();
         let mut largest_lift: f64 = 0.0;
@@ -313,8 +335,13 @@ impl FastEngine {
                         return TileResult::NeedsThreshold(f64::INFINITY);
                     }
                     for layer in 0..layers {
+                        let selected = s.candidates[s.order[layer]];
                         s.votes.fill(0.0);
-                        s.votes[prepared.classes[s.candidates[s.order[layer]]]] = 1.0;
+                        s.votes[prepared.classes[selected]] = 1.0;
+                        if let Some(f) = focus {
+                            let activation = if selected == f { 1.0 } else { 0.0 };
+                            out.activations[layer * cells + cell] = activation;
+                        }
                         write_layer(
                             out,
                             keep_layers,
@@ -332,7 +359,10 @@ impl FastEngine {
                     loop {
                         let cell_cut =
                             s.keep_cell_candidates(cell_threshold, cut, &prepared.classes, classes);
-                        match s.soft_cell(beta, gamma, cutoff, cell_cut, layers, nearest) {
+                        if focus.is_some() {
+                            s.find_focus(focus_in_tile, cell_threshold);
+                        }
+                        match s.soft_cell(soft, cell_cut, nearest) {
                             Ok(largest_smallest) => {
                                 largest_lift = largest_lift.max(largest_smallest - nearest);
                                 break;
@@ -350,6 +380,11 @@ impl FastEngine {
                     for layer in 0..layers {
                         let votes = &s.layer_votes[layer * classes..(layer + 1) * classes];
                         write_layer(out, keep_layers, layer, cells, cell, votes, &mut s.vote_sum);
+                    }
+                    if focus.is_some() {
+                        for (layer, &activation) in s.focus_activations.iter().enumerate() {
+                            out.activations[layer * cells + cell] = activation as f32;
+                        }
                     }
                 }
 
@@ -397,28 +432,53 @@ impl Scratch {
         cut
     }
 
+    /// Sets `focus_position` to the focus point's position among the cell's
+    /// candidates, which are the tile's candidates within `threshold`, and
+    /// clears the focus activations. `focus_in_tile` is its position among
+    /// the tile's candidates, if it is one.
+    fn find_focus(&mut self, focus_in_tile: Option<usize>, threshold: f64) {
+        self.focus_activations.fill(0.0);
+        self.focus_position = focus_in_tile
+            .filter(|&position| self.distances[position] <= threshold)
+            .map(|position| {
+                let before = &self.distances[..position];
+                before.iter().filter(|&&d| d <= threshold).count()
+            });
+    }
+
+    /// Stores the focus point's activation `w_focus · scale` in layer `layer`,
+    /// if it is a candidate of the cell.
+    #[inline]
+    fn record_focus(&mut self, layer: usize, scale: f64) {
+        if let Some(position) = self.focus_position {
+            self.focus_activations[layer] = self.exponents[position] as f64 * scale;
+        }
+    }
+
     /// Runs the K soft layers over the cell's candidates into `layer_votes`,
     /// with f32 scores where they are precise enough and f64 scores elsewhere.
-    fn soft_cell(
-        &mut self,
-        beta: f64,
-        gamma: f64,
-        cutoff: f64,
-        cut: f64,
-        layers: usize,
-        nearest: f64,
-    ) -> Result<f64, f64> {
+    ///
+    /// Returns the largest bound reference score over the layers (see the
+    /// module docs), or the squared distance up to which candidates are needed.
+    fn soft_cell(&mut self, soft: SoftLayers, cut: f64, nearest: f64) -> Result<f64, f64> {
         if !self.prefer_f64 {
-            if let Some(largest_smallest) =
-                self.soft_layers_f32(beta, gamma, cutoff, cut, layers, nearest)?
-            {
-                return Ok(largest_smallest);
+            let f32_result = if soft.multiplicative {
+                self.multiplicative_layers_f32(soft, cut, nearest)?
+            } else {
+                self.soft_layers_f32(soft, cut, nearest)?
+            };
+            if let Some(largest_reference) = f32_result {
+                return Ok(largest_reference);
             }
         }
-        let result = self.soft_layers(beta, gamma, cutoff, cut, layers);
+        let result = if soft.multiplicative {
+            self.multiplicative_layers(soft, cut)
+        } else {
+            self.soft_layers(soft, cut)
+        };
         self.prefer_f64 = result
             .as_ref()
-            .is_ok_and(|&largest| beta * (largest - nearest) > F32_EXPONENT_LIMIT);
+            .is_ok_and(|&largest| soft.beta * (largest - nearest) > F32_EXPONENT_LIMIT);
         result
     }
 
@@ -432,13 +492,17 @@ impl Scratch {
     /// that is below 2e-5 in the exponent, so below 2e-5 relative in a weight.
     fn soft_layers_f32(
         &mut self,
-        beta: f64,
-        gamma: f64,
-        cutoff: f64,
+        soft: SoftLayers,
         cut: f64,
-        layers: usize,
         nearest: f64,
     ) -> Result<Option<f64>, f64> {
+        let SoftLayers {
+            beta,
+            gamma,
+            cutoff,
+            layers,
+            ..
+        } = soft;
         let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
         self.shifted_distances.clear();
@@ -472,6 +536,7 @@ impl Scratch {
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
             let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_f32, votes);
+            self.record_focus(layer, scale);
             add_scaled(&mut self.residual_f32, &self.exponents, scale as f32);
         }
         Ok(Some(nearest + largest_smallest as f64))
@@ -482,14 +547,14 @@ impl Scratch {
     /// Returns the largest smallest score σ over the layers, or, when a left-out
     /// point could have carried measurable weight (`β (cut − σ) < cutoff`),
     /// the distance up to which candidates are needed.
-    fn soft_layers(
-        &mut self,
-        beta: f64,
-        gamma: f64,
-        cutoff: f64,
-        cut: f64,
-        layers: usize,
-    ) -> Result<f64, f64> {
+    fn soft_layers(&mut self, soft: SoftLayers, cut: f64) -> Result<f64, f64> {
+        let SoftLayers {
+            beta,
+            gamma,
+            cutoff,
+            layers,
+            ..
+        } = soft;
         let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
         self.residual.clear();
@@ -513,6 +578,7 @@ impl Scratch {
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
             let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_as_f64, votes);
+            self.record_focus(layer, scale);
             for (r, &w) in self.residual.iter_mut().zip(&self.exponents) {
                 *r += w as f64 * scale;
             }
@@ -692,62 +758,14 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::engine::tests::random_training;
-    use crate::engine::Grid;
+    use crate::engine::tests::{compare_with_reference, random_training, Comparison};
     use crate::model::RawParams;
 
-    /// Comparison of a map with the f64 reference, cell by cell.
-    struct Comparison {
-        worst: f64,
-        /// Cells left out because the reference itself is unstable there.
-        unstable_cells: usize,
-        cells: usize,
-    }
-
-    /// Compares every probability of the fast map (ŷ and each layer's vote)
-    /// with the f64 model. A cell where moving the query by 1e-8 changes any
-    /// probability of the reference by more than 1e-5 is ill-conditioned: the
-    /// model amplifies any rounding there, so it is counted but not compared.
-    fn compare_with_reference(model: &Model, resolution: usize) -> (Comparison, PruneStats) {
-        let grid = Grid::square((-1.0, 1.0), resolution);
-        let classes = model.training().classes();
-        let layers = model.params().layers();
-        let mut out = MapOutput::new(grid, classes, layers, true);
+    /// Compares the fast engine's map with the f64 model (see
+    /// [`compare_with_reference`]) and returns the engine's pruning counts too.
+    fn compare_fast(model: &Model, resolution: usize) -> (Comparison, PruneStats) {
         let mut engine = FastEngine::default();
-        engine.evaluate(model, &mut out);
-
-        let mut comparison = Comparison {
-            worst: 0.0,
-            unstable_cells: 0,
-            cells: grid.cells(),
-        };
-        for row in 0..grid.rows {
-            for column in 0..grid.columns {
-                let centre = grid.cell_centre(column, row);
-                let reference = model.trace(centre).unwrap();
-                let nudged = model
-                    .trace(centre + nalgebra::Vector2::new(1e-8, 1e-8))
-                    .unwrap();
-                let moved = nudged
-                    .layers
-                    .iter()
-                    .zip(&reference.layers)
-                    .map(|(a, b)| (&a.vote - &b.vote).amax());
-                if moved.fold(0.0, f64::max) > 1e-5 {
-                    comparison.unstable_cells += 1;
-                    continue;
-                }
-                let cell = row * grid.columns + column;
-                for c in 0..classes {
-                    let got = out.output[cell * classes + c] as f64;
-                    comparison.worst = comparison.worst.max((got - reference.output[c]).abs());
-                    for (layer, expected) in reference.layers.iter().enumerate() {
-                        let vote = out.layer(layer).unwrap()[cell * classes + c] as f64;
-                        comparison.worst = comparison.worst.max((vote - expected.vote[c]).abs());
-                    }
-                }
-            }
-        }
+        let comparison = compare_with_reference(&mut engine, model, resolution, None);
         (comparison, engine.stats)
     }
 
@@ -772,7 +790,7 @@ mod tests {
                     };
                     let model = Model::new(&training, raw).unwrap();
                     // 20 cells a side: two full tiles and a partial one per row.
-                    let (comparison, _) = compare_with_reference(&model, 20);
+                    let (comparison, _) = compare_fast(&model, 20);
                     assert!(
                         comparison.worst <= 1e-4,
                         "error {} at {raw:?} with {points} points",
@@ -815,7 +833,7 @@ mod tests {
             };
             let model = Model::new(&training, raw).unwrap();
             // 10 cells a side put cell centres at multiples of 0.1: exact ties with lattice points.
-            let (comparison, _) = compare_with_reference(&model, 10);
+            let (comparison, _) = compare_fast(&model, 10);
             // Fractions such as 5/12 differ from f64 only by the f32 rounding of the output.
             assert!(
                 comparison.worst < 1e-7,
@@ -837,7 +855,7 @@ mod tests {
         };
         let model = Model::new(&training, raw).unwrap();
         // Tiles of 8 cells at 64 cells a side span a quarter of the plane's width.
-        let (comparison, stats) = compare_with_reference(&model, 64);
+        let (comparison, stats) = compare_fast(&model, 64);
         assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
         let mean_candidates = stats.candidates / stats.tiles;
         assert!(
@@ -871,7 +889,7 @@ mod tests {
             hard: false,
         };
         let model = Model::new(&training, raw).unwrap();
-        let (comparison, stats) = compare_with_reference(&model, 48);
+        let (comparison, stats) = compare_fast(&model, 48);
         assert!(stats.retries > 0, "{stats:?}");
         assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
     }
