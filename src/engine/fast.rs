@@ -759,7 +759,8 @@ mod tests {
 
     use super::*;
     use crate::engine::tests::{compare_with_reference, random_training, Comparison};
-    use crate::model::RawParams;
+    use crate::engine::Grid;
+    use crate::model::{RawParams, Suppression};
 
     /// Compares the fast engine's map with the f64 model (see
     /// [`compare_with_reference`]) and returns the engine's pruning counts too.
@@ -892,5 +893,106 @@ mod tests {
         let (comparison, stats) = compare_fast(&model, 48);
         assert!(stats.retries > 0, "{stats:?}");
         assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
+    }
+
+    #[test]
+    fn multiplicative_bound_counts_left_out_points() {
+        // One cell at the origin, on top of point 0. Point 1 lies T − 1 and
+        // point 2 lies T + 2 above it in β·d, with T = ln 3 + 18.5. The cell
+        // keeps points within T/β, so point 2 is left out although layer 1
+        // passes the bound on its smallest score. Yet 1 − h_0 is the mass of
+        // points 1 and 2 together, so leaving out point 2 would shift point
+        // 0's carry by ln(1 + e^{−3}) ≈ 0.05 and skew layer 2.
+        let beta = 100.0;
+        let cutoff = 3f64.ln() + PRUNE_EXPONENT;
+        let second = ((cutoff - 1.0) / beta).sqrt();
+        let third = ((cutoff + 2.0) / beta).sqrt();
+        let coordinates = vec![
+            Point2::new(0.0, 0.0),
+            Point2::new(second, 0.0),
+            Point2::new(0.0, third),
+        ];
+        let training = TrainingSet::new(coordinates, vec![0, 1, 1], 2).unwrap();
+        let raw = RawParams {
+            beta,
+            gamma: 0.0,
+            k: 2,
+            hard: false,
+        };
+        let model = Model::new(&training, raw)
+            .unwrap()
+            .with_suppression(Suppression::Multiplicative);
+
+        let mut engine = FastEngine::default();
+        let comparison = compare_with_reference(&mut engine, &model, 1, Some(0));
+
+        assert_eq!(comparison.unstable_cells, 0, "the one cell is compared");
+        assert!(
+            comparison.worst_activation <= 1e-6,
+            "activation error {}",
+            comparison.worst_activation
+        );
+        assert!(comparison.worst <= 1e-6, "vote error {}", comparison.worst);
+        assert!(engine.stats.cell_retries > 0, "{:?}", engine.stats);
+    }
+
+    #[test]
+    fn focus_left_out_by_tile_gets_zero() {
+        let mut rng = ChaCha8Rng::seed_from_u64(25);
+        let training = random_training(&mut rng, 100, 3);
+        // One tile of 8 × 8 cells over [-1, -0.6]², and as focus the point
+        // farthest from it: at β = 20 its exact weight is about e^{−100}.
+        let grid = Grid {
+            x_range: (-1.0, -0.6),
+            y_range: (-1.0, -0.6),
+            columns: TILE,
+            rows: TILE,
+        };
+        let corner = Point2::new(-0.8, -0.8);
+        let focus = (0..training.len())
+            .max_by(|&a, &b| {
+                let distance =
+                    |n: usize| nalgebra::distance_squared(&training.points()[n], &corner);
+                distance(a).total_cmp(&distance(b))
+            })
+            .unwrap();
+        let raw = RawParams {
+            beta: 20.0,
+            gamma: 1.0,
+            k: 3,
+            hard: false,
+        };
+
+        for suppression in [Suppression::Additive, Suppression::Multiplicative] {
+            let model = Model::new(&training, raw)
+                .unwrap()
+                .with_suppression(suppression);
+            let mut engine = FastEngine::default();
+            let mut out = MapOutput::new(grid, 3, 3, false).with_focus(Some(focus));
+            engine.evaluate(&model, &mut out);
+
+            let sorted_focus = engine.focus.expect("the focus is a training point");
+            assert!(
+                !engine.scratch.candidates.contains(&sorted_focus),
+                "the tile kept the focus point ({suppression:?})"
+            );
+            let mut positive_references = 0;
+            for row in 0..grid.rows {
+                for column in 0..grid.columns {
+                    let cell = row * grid.columns + column;
+                    let trace = model.trace(grid.cell_centre(column, row)).unwrap();
+                    for (layer, expected) in trace.layers.iter().enumerate() {
+                        let exact = expected.activation[focus];
+                        assert_eq!(out.activation(layer).unwrap()[cell], 0.0);
+                        assert!(exact < 1e-8, "reference {exact} ({suppression:?})");
+                        if exact > 0.0 {
+                            positive_references += 1;
+                        }
+                    }
+                }
+            }
+            // The engine wrote 0 where the exact activation is tiny but not 0.
+            assert!(positive_references > 0, "{suppression:?}");
+        }
     }
 }

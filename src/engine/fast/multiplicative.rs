@@ -10,8 +10,8 @@
 //! Only the point with the largest logit can have `h > ½`. Its `1 − h` is the
 //! other points' share of the mass, which both paths take from those points'
 //! weights rather than from `h`, because `1 − h` loses its digits as `h`
-//! nears 1. That share also sets the bound reference score ρ (see the
-//! module docs of the fast engine).
+//! nears 1. The module docs of the fast engine show why the bound on left-out
+//! points also covers this share.
 
 use wide::{f32x8, CmpEq, CmpLt};
 
@@ -27,10 +27,12 @@ impl Scratch {
     /// is not precise enough, and otherwise what [`Scratch::soft_cell`] returns.
     ///
     /// The rounding argument of `soft_layers_f32` holds for `d_n + p_n` as it
-    /// does for `d_n + γ S_n`. Two more checks keep f32 precise. The share of
-    /// the other points must stay above `e^{−50}`: every weight within `e^{−37}`
-    /// of the second largest is then above f32's underflow at `e^{−87}`. In
-    /// terms of ρ, both checks together are `β (ρ − nearest) ≤ 50`.
+    /// does for `d_n + γ S_n`. The top point's `1 − h` also needs the other
+    /// points' f32 weights, which underflow below `e^{−87}`. The next layer's
+    /// smallest score is at least `σ + (x₂ − ln N)/β`, with `x₂ = β (σ₂ − σ)`
+    /// the exponent of the second smallest score σ₂. So while `β σ` stays
+    /// below 50 in every layer, `x₂ ≤ 50 + ln N`, and the weights lost to
+    /// underflow are below `N² e^{−37}` of the other points' share.
     pub(super) fn multiplicative_layers_f32(
         &mut self,
         soft: SoftLayers,
@@ -53,7 +55,7 @@ impl Scratch {
         self.residual_f32.resize(count, 0.0);
         self.exponents.resize(count, 0.0);
         let beta_f32 = beta as f32;
-        let mut largest_reference: f64 = 0.0;
+        let mut largest_smallest: f32 = 0.0;
 
         for layer in 0..layers {
             let smallest = smallest_score_f32(&self.shifted_distances, &self.residual_f32, 1.0);
@@ -75,32 +77,20 @@ impl Scratch {
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
             let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_f32, votes);
             self.record_focus(layer, scale);
+            largest_smallest = largest_smallest.max(smallest);
             if layer + 1 == layers {
-                largest_reference = largest_reference.max(smallest as f64);
                 break;
             }
 
             // The top point's weight is e^0 = 1, so `scale > ½` means its h > ½,
             // and then it is the only weight equal to 1.
-            let mut reference = smallest as f64;
             let top_log_complement = if scale > 0.5 {
-                let others = sum_below_one(&self.exponents);
-                let log_others = others.ln();
-                reference -= log_others / beta;
                 // ln(1 − h_top) = ln(others / (1 + others)).
-                log_others - others.ln_1p()
+                let others = sum_below_one(&self.exponents);
+                others.ln() - others.ln_1p()
             } else {
                 (-scale).ln_1p()
             };
-            if cut.is_finite() && beta * (cut - (nearest + reference)) < cutoff {
-                return Err(needed_threshold(nearest + reference, cut, soft));
-            }
-            if beta * reference > F32_EXPONENT_LIMIT {
-                self.prefer_f64 = true;
-                return Ok(None);
-            }
-            largest_reference = largest_reference.max(reference);
-
             add_log_complements_f32(
                 &mut self.residual_f32,
                 &self.exponents,
@@ -109,14 +99,14 @@ impl Scratch {
                 top_log_complement as f32,
             );
         }
-        Ok(Some(nearest + largest_reference))
+        Ok(Some(nearest + largest_smallest as f64))
     }
 
     /// Runs the K soft layers of the multiplicative rule over the cell's
     /// candidates into `layer_votes`, with f64 scores `d_n + p_n`.
     ///
-    /// Returns the largest bound reference score ρ over the layers, or the
-    /// squared distance up to which candidates are needed.
+    /// Returns the largest smallest score σ over the layers, or the squared
+    /// distance up to which candidates are needed.
     ///
     /// A penalty of +∞ marks a point that a layer selected completely, which
     /// happens only when no other candidate has finite score. When every
@@ -136,7 +126,7 @@ impl Scratch {
         self.residual.clear();
         self.residual.resize(count, 0.0);
         self.exponents.resize(count, 0.0);
-        let mut largest_reference = f64::NEG_INFINITY;
+        let mut largest_smallest = f64::NEG_INFINITY;
 
         for layer in 0..layers {
             let mut smallest = smallest_score(&self.cell_distances, &self.residual, 1.0);
@@ -151,6 +141,7 @@ impl Scratch {
             if cut.is_finite() && beta * (cut - smallest) < cutoff {
                 return Err(smallest + cutoff / beta);
             }
+            largest_smallest = largest_smallest.max(smallest);
 
             let scores = self.cell_distances.iter().zip(&self.residual);
             for (e, (d, p)) in self.exponents.iter_mut().zip(scores) {
@@ -161,33 +152,23 @@ impl Scratch {
             let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_as_f64, votes);
             self.record_focus(layer, scale);
             if layer + 1 == layers {
-                largest_reference = largest_reference.max(smallest);
                 break;
             }
 
-            let mut reference = smallest;
-            let mut top = None;
-            if scale > 0.5 {
-                let (top_index, log_others) = self.log_mass_of_others(beta, smallest);
-                reference -= log_others / beta;
-                top = Some((top_index, log_others - log_others.exp().ln_1p()));
-            }
-            if cut.is_finite() && beta * (cut - reference) < cutoff {
-                return Err(needed_threshold(reference, cut, soft));
-            }
-            if reference.is_finite() {
-                largest_reference = largest_reference.max(reference);
-            }
-
+            // ln(1 − h_top) = ln(others / (1 + others)), where h_top > ½.
+            let top = (scale > 0.5).then(|| {
+                let (top, log_others) = self.log_mass_of_others(beta, smallest);
+                (top, log_others - log_others.exp().ln_1p())
+            });
             for (n, (p, &w)) in self.residual.iter_mut().zip(&self.exponents).enumerate() {
                 let log_complement = match top {
-                    Some((top_index, top_log_complement)) if top_index == n => top_log_complement,
+                    Some((top, top_log_complement)) if top == n => top_log_complement,
                     _ => (-(w as f64 * scale)).ln_1p(),
                 };
                 *p -= log_complement / beta;
             }
         }
-        Ok(largest_reference)
+        Ok(largest_smallest)
     }
 
     /// Returns the top candidate, the first with weight 1, and
@@ -217,19 +198,6 @@ impl Scratch {
         let relative: f64 = exponents().map(|x| (smallest_other - x).exp()).sum();
         (top, relative.ln() - smallest_other)
     }
-}
-
-/// Returns the squared distance up to which a cell needs candidates when the
-/// bound failed at reference score `reference`. An infinite reference means
-/// that the cell's candidates had no point besides the top one, so the
-/// nearest left-out point at `cut` must join.
-fn needed_threshold(reference: f64, cut: f64, soft: SoftLayers) -> f64 {
-    let base = if reference.is_finite() {
-        reference
-    } else {
-        cut
-    };
-    base + soft.cutoff / soft.beta
 }
 
 /// Returns the sum of the weights below 1 in f64: all weights but the top
