@@ -25,8 +25,7 @@ mod native {
         TrainingSet::new(coordinates, labels, classes).unwrap()
     }
 
-    /// What a benchmark maps besides the scene: the suppression rule and the
-    /// training point whose activations are kept, if any.
+    /// Suppression rule and focus point of a benchmark map.
     struct Variant {
         suppression: Suppression,
         focus: Option<usize>,
@@ -90,7 +89,7 @@ mod native {
             200,
             multiplicative,
         );
-        // Point 0 lies anywhere in the plane; the maps of any point cost the same.
+        // Training point 0 is a random point of the scene.
         let focus = Variant {
             suppression: Suppression::Additive,
             focus: Some(0),

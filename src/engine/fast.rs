@@ -19,7 +19,30 @@
 //!   computed again with more candidates, up to all N points.
 //!
 //! With `T = ln N + 18.5`, the mass that left-out points could have had is
-//! below `N · e^{−T} < 1e-8` in every layer.
+//! below `N · e^{−T} < 1e-8` in every layer. A left-out focus point gets the
+//! activation 0, which is therefore off by less than 1e-8.
+//!
+//! The multiplicative rule: layer k has the logits `−β d_n + c_n` with the
+//! carry `c_n = Σ_{k'<k} ln(1 − h^{k'}_n) ≤ 0`. In distance units its score is
+//! `s_n = d_n − c_n / β ≥ d_n`, whatever the carries of the left-out points,
+//! which the engine never computes. So a left-out point's weight is again at
+//! most `e^{−β (d_cut − σ)}`. The tile and cell bounds and the check above
+//! carry over unchanged, and the margin measures how far σ rises above the
+//! nearest distance under this rule too. β = 0 has no pruning, and there
+//! every layer is uniform under both rules. Hard mode ignores the rule.
+//!
+//! The carries need one more step. Leaving out mass ε (relative to the
+//! largest term) changes `ln(1 − h_n)` by about ε divided by the mass of the
+//! points other than n. For any point but the top one, which has the smallest
+//! score, that mass includes the top point's weight 1, so the change is at
+//! most about ε < 1e-8. For the top point it is
+//! `W = Σ_{m≠top} e^{−β (s_m − σ)}`, which can be tiny. Yet the top point's
+//! next score is `σ − ln(W / (1 + W)) / β`, and every other next score is at
+//! least the second smallest score now, which is at least `σ − ln(W) / β`.
+//! So the next layer's smallest score σ' is at least `σ − ln(W) / β`, and its
+//! check `N e^{−β (d_cut − σ')} < e^{−18.5}` gives
+//! `ε ≤ N e^{−β (d_cut − σ)} < e^{−18.5} W`: the top point's carry is off by
+//! less than 1e-8 too. The last layer's carries are never used.
 //!
 //! Precision: distances are computed in f64 and measured from the cell's
 //! nearest distance. Scores and the residual sum `S_n` stay in f32, 8 lanes at
@@ -27,7 +50,12 @@
 //! exponent's rounding below 2e-5. Otherwise the cell is computed with f64
 //! scores, so their rounding does not grow with β. The exponential
 //! `e^{−β (s_n − σ)}` is always f32, with a relative error below 3e-7 (see
-//! [`exp_neg`](super::fast_exp::exp_neg)).
+//! [`exp_neg`](super::fast_exp::exp_neg)). The multiplicative rule keeps
+//! `−c_n / β` in place of `S_n`, with the same f32 limit. Its `ln(1 − h)` is
+//! taken in f32 for every point but the top one (an absolute error of about
+//! 1e-7 in a logit). The top point's `1 − h` comes from the other points'
+//! weights, and in f64 scores from their scores, so it keeps its relative
+//! precision as h nears 1.
 //!
 //! NOTE: where β·γ ≫ 1 and a layer splits its mass, the model itself amplifies
 //! small differences from layer to layer (see the module docs of
@@ -123,7 +151,7 @@ struct Scratch {
     focus_activations: Vec<f64>,
 }
 
-/// What a cell's soft layers need besides its candidates.
+/// Parameters of a cell's soft layers, besides its candidates.
 #[derive(Clone, Copy, Debug)]
 struct SoftLayers {
     beta: f64,
@@ -131,7 +159,7 @@ struct SoftLayers {
     /// The multiplicative rule, with β > 0: at β = 0 both rules give uniform
     /// layers, which the additive code computes.
     multiplicative: bool,
-    /// `T = ln N + 18.5`: left-out points must have `β (d − σ) ≥ T`.
+    /// `T = ln N + 18.5`, the smallest `β (d − σ)` a left-out point may have.
     cutoff: f64,
     layers: usize,
 }
@@ -153,9 +181,9 @@ pub struct PruneStats {
 pub struct FastEngine {
     prepared: Prepared,
     scratch: Scratch,
-    /// The largest rise of a layer's bound reference score (its smallest
-    /// score under the additive rule) above the cell's nearest squared
-    /// distance in the last tile. The next tile's candidate bounds start from it.
+    /// The largest rise of a layer's smallest score above the cell's nearest
+    /// squared distance in the last tile. The next tile's candidate bounds
+    /// start from it.
     margin: f64,
     /// The focus point of the current output as an index into the sorted points.
     focus: Option<usize>,
@@ -458,8 +486,8 @@ impl Scratch {
     /// Runs the K soft layers over the cell's candidates into `layer_votes`,
     /// with f32 scores where they are precise enough and f64 scores elsewhere.
     ///
-    /// Returns the largest bound reference score over the layers (see the
-    /// module docs), or the squared distance up to which candidates are needed.
+    /// Returns the largest smallest score σ over the layers, or the squared
+    /// distance up to which candidates are needed.
     fn soft_cell(&mut self, soft: SoftLayers, cut: f64, nearest: f64) -> Result<f64, f64> {
         if !self.prefer_f64 {
             let f32_result = if soft.multiplicative {

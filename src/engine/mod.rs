@@ -1,9 +1,10 @@
 //! Evaluation of the model over a grid of map cells, for drawing maps.
 //!
 //! Every map in the app comes from a [`MapEngine`]. Two engines exist:
-//! - [`DirectEngine`], in f32: each cell computes every layer's softmax over
-//!   all N training points, so a redraw costs `cells · N · K` exponentials.
-//!   It is kept as the plain baseline for benchmarks and tests.
+//! - [`DirectEngine`], in f32 (f64 for the multiplicative rule): each cell
+//!   computes every layer's softmax over all N training points, so a redraw
+//!   costs `cells · N · K` exponentials. It is kept as the plain baseline for
+//!   benchmarks and tests.
 //! - [`FastEngine`], which the app uses: pruned per tile and per cell, with
 //!   SIMD scores and exponentials; its module docs give its error bound.
 //!
@@ -127,7 +128,10 @@ impl MapOutput {
 ///
 /// Work is given in row ranges so that a caller can spread a large map over
 /// several frames. `out` must have been made for this model's class count and
-/// layer count.
+/// layer count, and its focus, if any, must be a training index; the engines
+/// panic otherwise. With a focus, hard mode's activation is 1 where the focus
+/// point is the k-th nearest, ties broken by the lower training index, and 0
+/// elsewhere: a k-th order Voronoi cell.
 pub trait MapEngine {
     fn evaluate_rows(&mut self, model: &Model, out: &mut MapOutput, rows: Range<usize>);
 
@@ -138,8 +142,7 @@ pub trait MapEngine {
     }
 }
 
-/// How each layer of a map is computed: the model's mode and, in soft mode,
-/// its suppression rule.
+/// The computation of each layer: hard mode, or a soft mode with its suppression rule.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum LayerRule {
     Hard,
@@ -250,8 +253,8 @@ impl MapEngine for DirectEngine {
                 self.vote_sum.fill(0.0);
                 self.residual.fill(0.0);
                 let hard_order = match rule {
-                    LayerRule::Hard => nearest_k(&self.squared_distances, layers),
-                    _ => Vec::new(),
+                    LayerRule::Hard => Some(nearest_k(&self.squared_distances, layers)),
+                    _ => None,
                 };
 
                 for layer in 0..layers {
@@ -259,7 +262,8 @@ impl MapEngine for DirectEngine {
                     // h^k of the focus point, computed only when a focus is set.
                     let focus_activation = match rule {
                         LayerRule::Hard => {
-                            let selected = hard_order[layer];
+                            let order = hard_order.as_ref().expect("hard order computed above");
+                            let selected = order[layer];
                             self.votes[labels[selected]] = 1.0;
                             focus.map(|f| if f == selected { 1.0 } else { 0.0 })
                         }
@@ -372,7 +376,7 @@ impl DirectEngine {
             }
         }
 
-        // The top point's weight is e^0 = 1; `others` sums the rest.
+        // The top point's weight is e^0 = 1, and `others` sums the rest.
         let mut others = 0.0;
         for (n, (w, &logit)) in self.weights_f64.iter_mut().zip(&self.logits).enumerate() {
             *w = (logit - largest).exp();

@@ -30,9 +30,10 @@ impl Scratch {
     /// does for `d_n + γ S_n`. The top point's `1 − h` also needs the other
     /// points' f32 weights, which underflow below `e^{−87}`. The next layer's
     /// smallest score is at least `σ + (x₂ − ln N)/β`, with `x₂ = β (σ₂ − σ)`
-    /// the exponent of the second smallest score σ₂. So while `β σ` stays
-    /// below 50 in every layer, `x₂ ≤ 50 + ln N`, and the weights lost to
-    /// underflow are below `N² e^{−37}` of the other points' share.
+    /// the exponent of the second smallest score σ₂. So when the next layer
+    /// passes the check `β σ ≤ 50`, `x₂ ≤ 50 + ln N`, and the weights lost to
+    /// underflow are below `N² e^{−37}` of the other points' share. A layer
+    /// that fails the check sends the whole cell to f64.
     pub(super) fn multiplicative_layers_f32(
         &mut self,
         soft: SoftLayers,
