@@ -13,7 +13,7 @@ mod native {
     use rand_chacha::ChaCha8Rng;
 
     use softknn::engine::{DirectEngine, FastEngine, Grid, MapEngine, MapOutput};
-    use softknn::model::{Model, RawParams, TrainingSet};
+    use softknn::model::{Model, RawParams, Suppression, TrainingSet};
 
     /// Random points in [-0.9, 0.9]² in `classes` classes, seeded.
     fn random_training(points: usize, classes: usize, seed: u64) -> TrainingSet {
@@ -25,18 +25,33 @@ mod native {
         TrainingSet::new(coordinates, labels, classes).unwrap()
     }
 
+    /// Suppression rule and focus point of a benchmark map.
+    struct Variant {
+        suppression: Suppression,
+        focus: Option<usize>,
+    }
+
+    const PLAIN: Variant = Variant {
+        suppression: Suppression::Additive,
+        focus: None,
+    };
+
     fn bench_scene(
         c: &mut Criterion,
         name: &str,
         training: &TrainingSet,
         raw: RawParams,
         resolution: usize,
+        variant: Variant,
     ) {
-        let model = Model::new(training, raw).unwrap();
+        let model = Model::new(training, raw)
+            .unwrap()
+            .with_suppression(variant.suppression);
         let grid = Grid::square((-1.0, 1.0), resolution);
         let layers = model.params().layers();
         let units = (grid.cells() * training.len() * layers) as u64;
-        let mut out = MapOutput::new(grid, training.classes(), layers, false);
+        let mut out =
+            MapOutput::new(grid, training.classes(), layers, false).with_focus(variant.focus);
 
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(units));
@@ -61,7 +76,25 @@ mod native {
             k: 10,
             hard: false,
         };
-        bench_scene(c, "lecture_n300_k10", &training, raw, 200);
+        bench_scene(c, "lecture_n300_k10", &training, raw, 200, PLAIN);
+        let multiplicative = Variant {
+            suppression: Suppression::Multiplicative,
+            focus: None,
+        };
+        bench_scene(
+            c,
+            "lecture_n300_k10_multiplicative",
+            &training,
+            raw,
+            200,
+            multiplicative,
+        );
+        // Training point 0 is a random point of the scene.
+        let focus = Variant {
+            suppression: Suppression::Additive,
+            focus: Some(0),
+        };
+        bench_scene(c, "lecture_n300_k10_focus", &training, raw, 200, focus);
     }
 
     fn large_scene(c: &mut Criterion) {
@@ -73,7 +106,7 @@ mod native {
             k: 10,
             hard: false,
         };
-        bench_scene(c, "large_n10000_k10", &training, raw, 64);
+        bench_scene(c, "large_n10000_k10", &training, raw, 64, PLAIN);
     }
 
     criterion_group!(benches, lecture_scene, large_scene);

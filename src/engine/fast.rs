@@ -19,7 +19,30 @@
 //!   computed again with more candidates, up to all N points.
 //!
 //! With `T = ln N + 18.5`, the mass that left-out points could have had is
-//! below `N · e^{−T} < 1e-8` in every layer.
+//! below `N · e^{−T} < 1e-8` in every layer. A left-out focus point gets the
+//! activation 0, which is therefore off by less than 1e-8.
+//!
+//! The multiplicative rule: layer k has the logits `−β d_n + c_n` with the
+//! carry `c_n = Σ_{k'<k} ln(1 − h^{k'}_n) ≤ 0`. In distance units its score is
+//! `s_n = d_n − c_n / β ≥ d_n`, whatever the carries of the left-out points,
+//! which the engine never computes. So a left-out point's weight is again at
+//! most `e^{−β (d_cut − σ)}`. The tile and cell bounds and the check above
+//! carry over unchanged, and the margin measures how far σ rises above the
+//! nearest distance under this rule too. β = 0 has no pruning, and there
+//! every layer is uniform under both rules. Hard mode ignores the rule.
+//!
+//! The carries need one more step. Leaving out mass ε (relative to the
+//! largest term) changes `ln(1 − h_n)` by about ε divided by the mass of the
+//! points other than n. For any point but the top one, which has the smallest
+//! score, that mass includes the top point's weight 1, so the change is at
+//! most about ε < 1e-8. For the top point it is
+//! `W = Σ_{m≠top} e^{−β (s_m − σ)}`, which can be tiny. Yet the top point's
+//! next score is `σ − ln(W / (1 + W)) / β`, and every other next score is at
+//! least the second smallest score now, which is at least `σ − ln(W) / β`.
+//! So the next layer's smallest score σ' is at least `σ − ln(W) / β`, and its
+//! check `N e^{−β (d_cut − σ')} < e^{−18.5}` gives
+//! `ε ≤ N e^{−β (d_cut − σ)} < e^{−18.5} W`: the top point's carry is off by
+//! less than 1e-8 too. The last layer's carries are never used.
 //!
 //! Precision: distances are computed in f64 and measured from the cell's
 //! nearest distance. Scores and the residual sum `S_n` stay in f32, 8 lanes at
@@ -27,7 +50,12 @@
 //! exponent's rounding below 2e-5. Otherwise the cell is computed with f64
 //! scores, so their rounding does not grow with β. The exponential
 //! `e^{−β (s_n − σ)}` is always f32, with a relative error below 3e-7 (see
-//! [`exp_neg`](super::fast_exp::exp_neg)).
+//! [`exp_neg`](super::fast_exp::exp_neg)). The multiplicative rule keeps
+//! `−c_n / β` in place of `S_n`, with the same f32 limit. Its `ln(1 − h)` is
+//! taken in f32 for every point but the top one (an absolute error of about
+//! 1e-7 in a logit). The top point's `1 − h` comes from the other points'
+//! weights, and in f64 scores from their scores, so it keeps its relative
+//! precision as h nears 1.
 //!
 //! NOTE: where β·γ ≫ 1 and a layer splits its mass, the model itself amplifies
 //! small differences from layer to layer (see the module docs of
@@ -39,8 +67,10 @@ use std::ops::Range;
 use wide::f32x8;
 
 use super::fast_exp::{exp_neg, exp_neg_in_place, exp_neg_x8};
-use super::{MapEngine, MapOutput};
-use crate::model::{Mode, Model, TrainingSet};
+use super::{check_output, LayerRule, MapEngine, MapOutput};
+use crate::model::{Model, TrainingSet};
+
+mod multiplicative;
 
 /// Cells per side of a tile that shares one candidate list.
 pub const TILE: usize = 8;
@@ -115,6 +145,23 @@ struct Scratch {
     order: Vec<usize>,
     vote_sum: Vec<f64>,
     votes: Vec<f64>,
+    /// Position of the focus point among the current cell's candidates, if
+    /// it is one, and its activation in each layer (0 where it is left out).
+    focus_position: Option<usize>,
+    focus_activations: Vec<f64>,
+}
+
+/// Parameters of a cell's soft layers, besides its candidates.
+#[derive(Clone, Copy, Debug)]
+struct SoftLayers {
+    beta: f64,
+    gamma: f64,
+    /// The multiplicative rule, with β > 0: at β = 0 both rules give uniform
+    /// layers, which the additive code computes.
+    multiplicative: bool,
+    /// `T = ln N + 18.5`, the smallest `β (d − σ)` a left-out point may have.
+    cutoff: f64,
+    layers: usize,
 }
 
 /// Counts of the pruning at work, for benchmarks and tests.
@@ -138,6 +185,8 @@ pub struct FastEngine {
     /// squared distance in the last tile. The next tile's candidate bounds
     /// start from it.
     margin: f64,
+    /// The focus point of the current output as an index into the sorted points.
+    focus: Option<usize>,
     pub stats: PruneStats,
 }
 
@@ -150,18 +199,12 @@ enum TileResult {
 
 impl MapEngine for FastEngine {
     fn evaluate_rows(&mut self, model: &Model, out: &mut MapOutput, rows: Range<usize>) {
-        let training = model.training();
-        assert_eq!(
-            out.classes,
-            training.classes(),
-            "output made for this model"
-        );
-        assert_eq!(
-            out.layers,
-            model.params().layers(),
-            "output made for this model"
-        );
-        self.prepared.update(training);
+        check_output(model, out);
+        self.prepared.update(model.training());
+        self.focus = out.focus.and_then(|focus| {
+            let original = &self.prepared.original;
+            original.iter().position(|&index| index == focus)
+        });
 
         let grid = out.grid;
         let mut tile_top = rows.start;
@@ -187,11 +230,19 @@ impl FastEngine {
     ) {
         let n = self.prepared.xs.len();
         let layers = model.params().layers();
-        let (beta, gamma) = match model.params().mode() {
-            Mode::Soft { beta, gamma } => (beta, gamma),
-            Mode::Hard => (f64::INFINITY, f64::INFINITY),
+        let (beta, gamma, multiplicative) = match LayerRule::of(model) {
+            LayerRule::Additive { beta, gamma } => (beta, gamma, false),
+            LayerRule::Multiplicative { beta } => (beta, 0.0, beta > 0.0),
+            LayerRule::Hard => (f64::INFINITY, f64::INFINITY, false),
         };
         let cutoff = (n as f64).ln() + PRUNE_EXPONENT;
+        let soft = SoftLayers {
+            beta,
+            gamma,
+            multiplicative,
+            cutoff,
+            layers,
+        };
         let grid = out.grid;
         self.stats.tiles += 1;
 
@@ -226,15 +277,7 @@ impl FastEngine {
             kth_far + self.margin + cutoff / beta
         };
         loop {
-            match self.compute_tile(
-                model,
-                out,
-                &rows,
-                &columns,
-                threshold,
-                (beta, gamma),
-                cutoff,
-            ) {
+            match self.compute_tile(out, &rows, &columns, threshold, soft) {
                 TileResult::Done => return,
                 TileResult::NeedsThreshold(needed) => {
                     self.stats.retries += 1;
@@ -249,25 +292,29 @@ impl FastEngine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn compute_tile(
         &mut self,
-        model: &Model,
         out: &mut MapOutput,
         rows: &Range<usize>,
         columns: &Range<usize>,
         threshold: f64,
-        (beta, gamma): (f64, f64),
-        cutoff: f64,
+        soft: SoftLayers,
     ) -> TileResult {
         let prepared = &self.prepared;
         let margin = self.margin;
+        let focus = self.focus;
         let s = &mut self.scratch;
         let classes = out.classes;
-        let layers = model.params().layers();
+        let SoftLayers {
+            beta,
+            cutoff,
+            layers,
+            ..
+        } = soft;
 
         // Candidates in class order, and the nearest any left-out point comes.
         s.candidates.clear();
+        s.focus_position = None;
         let mut cut = f64::INFINITY;
         for (index, &near) in s.near.iter().enumerate() {
             if near <= threshold {
@@ -277,12 +324,15 @@ impl FastEngine {
             }
         }
         self.stats.candidates += s.candidates.len();
+        // Candidates are in sorted-point order, so a binary search finds the focus.
+        let focus_in_tile = focus.and_then(|f| s.candidates.binary_search(&f).ok());
 
         let count = s.candidates.len();
         s.distances.resize(count, 0.0);
         s.vote_sum.resize(classes, 0.0);
         s.votes.resize(classes, 0.0);
         s.layer_votes.resize(layers * classes, 0.0);
+        s.focus_activations.resize(layers, 0.0);
         let cells = out.grid.cells();
         let keep_layers = !out.layer_votes.is_empty();
         let mut largest_lift: f64 = 0.0;
@@ -313,8 +363,13 @@ impl FastEngine {
                         return TileResult::NeedsThreshold(f64::INFINITY);
                     }
                     for layer in 0..layers {
+                        let selected = s.candidates[s.order[layer]];
                         s.votes.fill(0.0);
-                        s.votes[prepared.classes[s.candidates[s.order[layer]]]] = 1.0;
+                        s.votes[prepared.classes[selected]] = 1.0;
+                        if let Some(f) = focus {
+                            let activation = if selected == f { 1.0 } else { 0.0 };
+                            out.activations[layer * cells + cell] = activation;
+                        }
                         write_layer(
                             out,
                             keep_layers,
@@ -332,7 +387,10 @@ impl FastEngine {
                     loop {
                         let cell_cut =
                             s.keep_cell_candidates(cell_threshold, cut, &prepared.classes, classes);
-                        match s.soft_cell(beta, gamma, cutoff, cell_cut, layers, nearest) {
+                        if focus.is_some() {
+                            s.find_focus(focus_in_tile, cell_threshold);
+                        }
+                        match s.soft_cell(soft, cell_cut, nearest) {
                             Ok(largest_smallest) => {
                                 largest_lift = largest_lift.max(largest_smallest - nearest);
                                 break;
@@ -350,6 +408,11 @@ impl FastEngine {
                     for layer in 0..layers {
                         let votes = &s.layer_votes[layer * classes..(layer + 1) * classes];
                         write_layer(out, keep_layers, layer, cells, cell, votes, &mut s.vote_sum);
+                    }
+                    if focus.is_some() {
+                        for (layer, &activation) in s.focus_activations.iter().enumerate() {
+                            out.activations[layer * cells + cell] = activation as f32;
+                        }
                     }
                 }
 
@@ -397,28 +460,53 @@ impl Scratch {
         cut
     }
 
+    /// Sets `focus_position` to the focus point's position among the cell's
+    /// candidates, which are the tile's candidates within `threshold`, and
+    /// clears the focus activations. `focus_in_tile` is its position among
+    /// the tile's candidates, if it is one.
+    fn find_focus(&mut self, focus_in_tile: Option<usize>, threshold: f64) {
+        self.focus_activations.fill(0.0);
+        self.focus_position = focus_in_tile
+            .filter(|&position| self.distances[position] <= threshold)
+            .map(|position| {
+                let before = &self.distances[..position];
+                before.iter().filter(|&&d| d <= threshold).count()
+            });
+    }
+
+    /// Stores the focus point's activation `w_focus · scale` in layer `layer`,
+    /// if it is a candidate of the cell.
+    #[inline]
+    fn record_focus(&mut self, layer: usize, scale: f64) {
+        if let Some(position) = self.focus_position {
+            self.focus_activations[layer] = self.exponents[position] as f64 * scale;
+        }
+    }
+
     /// Runs the K soft layers over the cell's candidates into `layer_votes`,
     /// with f32 scores where they are precise enough and f64 scores elsewhere.
-    fn soft_cell(
-        &mut self,
-        beta: f64,
-        gamma: f64,
-        cutoff: f64,
-        cut: f64,
-        layers: usize,
-        nearest: f64,
-    ) -> Result<f64, f64> {
+    ///
+    /// Returns the largest smallest score σ over the layers, or the squared
+    /// distance up to which candidates are needed.
+    fn soft_cell(&mut self, soft: SoftLayers, cut: f64, nearest: f64) -> Result<f64, f64> {
         if !self.prefer_f64 {
-            if let Some(largest_smallest) =
-                self.soft_layers_f32(beta, gamma, cutoff, cut, layers, nearest)?
-            {
-                return Ok(largest_smallest);
+            let f32_result = if soft.multiplicative {
+                self.multiplicative_layers_f32(soft, cut, nearest)?
+            } else {
+                self.soft_layers_f32(soft, cut, nearest)?
+            };
+            if let Some(largest_reference) = f32_result {
+                return Ok(largest_reference);
             }
         }
-        let result = self.soft_layers(beta, gamma, cutoff, cut, layers);
+        let result = if soft.multiplicative {
+            self.multiplicative_layers(soft, cut)
+        } else {
+            self.soft_layers(soft, cut)
+        };
         self.prefer_f64 = result
             .as_ref()
-            .is_ok_and(|&largest| beta * (largest - nearest) > F32_EXPONENT_LIMIT);
+            .is_ok_and(|&largest| soft.beta * (largest - nearest) > F32_EXPONENT_LIMIT);
         result
     }
 
@@ -432,13 +520,17 @@ impl Scratch {
     /// that is below 2e-5 in the exponent, so below 2e-5 relative in a weight.
     fn soft_layers_f32(
         &mut self,
-        beta: f64,
-        gamma: f64,
-        cutoff: f64,
+        soft: SoftLayers,
         cut: f64,
-        layers: usize,
         nearest: f64,
     ) -> Result<Option<f64>, f64> {
+        let SoftLayers {
+            beta,
+            gamma,
+            cutoff,
+            layers,
+            ..
+        } = soft;
         let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
         self.shifted_distances.clear();
@@ -472,6 +564,7 @@ impl Scratch {
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
             let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_f32, votes);
+            self.record_focus(layer, scale);
             add_scaled(&mut self.residual_f32, &self.exponents, scale as f32);
         }
         Ok(Some(nearest + largest_smallest as f64))
@@ -482,14 +575,14 @@ impl Scratch {
     /// Returns the largest smallest score σ over the layers, or, when a left-out
     /// point could have carried measurable weight (`β (cut − σ) < cutoff`),
     /// the distance up to which candidates are needed.
-    fn soft_layers(
-        &mut self,
-        beta: f64,
-        gamma: f64,
-        cutoff: f64,
-        cut: f64,
-        layers: usize,
-    ) -> Result<f64, f64> {
+    fn soft_layers(&mut self, soft: SoftLayers, cut: f64) -> Result<f64, f64> {
+        let SoftLayers {
+            beta,
+            gamma,
+            cutoff,
+            layers,
+            ..
+        } = soft;
         let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
         self.residual.clear();
@@ -513,6 +606,7 @@ impl Scratch {
 
             let votes = &mut self.layer_votes[layer * classes..(layer + 1) * classes];
             let scale = class_votes(&self.exponents, &self.cell_class_ends, sum_as_f64, votes);
+            self.record_focus(layer, scale);
             for (r, &w) in self.residual.iter_mut().zip(&self.exponents) {
                 *r += w as f64 * scale;
             }
@@ -692,62 +786,15 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
-    use crate::engine::tests::random_training;
+    use crate::engine::tests::{compare_with_reference, random_training, Comparison};
     use crate::engine::Grid;
-    use crate::model::RawParams;
+    use crate::model::{RawParams, Suppression};
 
-    /// Comparison of a map with the f64 reference, cell by cell.
-    struct Comparison {
-        worst: f64,
-        /// Cells left out because the reference itself is unstable there.
-        unstable_cells: usize,
-        cells: usize,
-    }
-
-    /// Compares every probability of the fast map (ŷ and each layer's vote)
-    /// with the f64 model. A cell where moving the query by 1e-8 changes any
-    /// probability of the reference by more than 1e-5 is ill-conditioned: the
-    /// model amplifies any rounding there, so it is counted but not compared.
-    fn compare_with_reference(model: &Model, resolution: usize) -> (Comparison, PruneStats) {
-        let grid = Grid::square((-1.0, 1.0), resolution);
-        let classes = model.training().classes();
-        let layers = model.params().layers();
-        let mut out = MapOutput::new(grid, classes, layers, true);
+    /// Compares the fast engine's map with the f64 model (see
+    /// [`compare_with_reference`]) and returns the engine's pruning counts too.
+    fn compare_fast(model: &Model, resolution: usize) -> (Comparison, PruneStats) {
         let mut engine = FastEngine::default();
-        engine.evaluate(model, &mut out);
-
-        let mut comparison = Comparison {
-            worst: 0.0,
-            unstable_cells: 0,
-            cells: grid.cells(),
-        };
-        for row in 0..grid.rows {
-            for column in 0..grid.columns {
-                let centre = grid.cell_centre(column, row);
-                let reference = model.trace(centre).unwrap();
-                let nudged = model
-                    .trace(centre + nalgebra::Vector2::new(1e-8, 1e-8))
-                    .unwrap();
-                let moved = nudged
-                    .layers
-                    .iter()
-                    .zip(&reference.layers)
-                    .map(|(a, b)| (&a.vote - &b.vote).amax());
-                if moved.fold(0.0, f64::max) > 1e-5 {
-                    comparison.unstable_cells += 1;
-                    continue;
-                }
-                let cell = row * grid.columns + column;
-                for c in 0..classes {
-                    let got = out.output[cell * classes + c] as f64;
-                    comparison.worst = comparison.worst.max((got - reference.output[c]).abs());
-                    for (layer, expected) in reference.layers.iter().enumerate() {
-                        let vote = out.layer(layer).unwrap()[cell * classes + c] as f64;
-                        comparison.worst = comparison.worst.max((vote - expected.vote[c]).abs());
-                    }
-                }
-            }
-        }
+        let comparison = compare_with_reference(&mut engine, model, resolution, None);
         (comparison, engine.stats)
     }
 
@@ -772,7 +819,7 @@ mod tests {
                     };
                     let model = Model::new(&training, raw).unwrap();
                     // 20 cells a side: two full tiles and a partial one per row.
-                    let (comparison, _) = compare_with_reference(&model, 20);
+                    let (comparison, _) = compare_fast(&model, 20);
                     assert!(
                         comparison.worst <= 1e-4,
                         "error {} at {raw:?} with {points} points",
@@ -815,7 +862,7 @@ mod tests {
             };
             let model = Model::new(&training, raw).unwrap();
             // 10 cells a side put cell centres at multiples of 0.1: exact ties with lattice points.
-            let (comparison, _) = compare_with_reference(&model, 10);
+            let (comparison, _) = compare_fast(&model, 10);
             // Fractions such as 5/12 differ from f64 only by the f32 rounding of the output.
             assert!(
                 comparison.worst < 1e-7,
@@ -837,7 +884,7 @@ mod tests {
         };
         let model = Model::new(&training, raw).unwrap();
         // Tiles of 8 cells at 64 cells a side span a quarter of the plane's width.
-        let (comparison, stats) = compare_with_reference(&model, 64);
+        let (comparison, stats) = compare_fast(&model, 64);
         assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
         let mean_candidates = stats.candidates / stats.tiles;
         assert!(
@@ -871,8 +918,109 @@ mod tests {
             hard: false,
         };
         let model = Model::new(&training, raw).unwrap();
-        let (comparison, stats) = compare_with_reference(&model, 48);
+        let (comparison, stats) = compare_fast(&model, 48);
         assert!(stats.retries > 0, "{stats:?}");
         assert!(comparison.worst <= 1e-4, "error {}", comparison.worst);
+    }
+
+    #[test]
+    fn multiplicative_bound_counts_left_out_points() {
+        // One cell at the origin, on top of point 0. Point 1 lies T − 1 and
+        // point 2 lies T + 2 above it in β·d, with T = ln 3 + 18.5. The cell
+        // keeps points within T/β, so point 2 is left out although layer 1
+        // passes the bound on its smallest score. Yet 1 − h_0 is the mass of
+        // points 1 and 2 together, so leaving out point 2 would shift point
+        // 0's carry by ln(1 + e^{−3}) ≈ 0.05 and skew layer 2.
+        let beta = 100.0;
+        let cutoff = 3f64.ln() + PRUNE_EXPONENT;
+        let second = ((cutoff - 1.0) / beta).sqrt();
+        let third = ((cutoff + 2.0) / beta).sqrt();
+        let coordinates = vec![
+            Point2::new(0.0, 0.0),
+            Point2::new(second, 0.0),
+            Point2::new(0.0, third),
+        ];
+        let training = TrainingSet::new(coordinates, vec![0, 1, 1], 2).unwrap();
+        let raw = RawParams {
+            beta,
+            gamma: 0.0,
+            k: 2,
+            hard: false,
+        };
+        let model = Model::new(&training, raw)
+            .unwrap()
+            .with_suppression(Suppression::Multiplicative);
+
+        let mut engine = FastEngine::default();
+        let comparison = compare_with_reference(&mut engine, &model, 1, Some(0));
+
+        assert_eq!(comparison.unstable_cells, 0, "the one cell is compared");
+        assert!(
+            comparison.worst_activation <= 1e-6,
+            "activation error {}",
+            comparison.worst_activation
+        );
+        assert!(comparison.worst <= 1e-6, "vote error {}", comparison.worst);
+        assert!(engine.stats.cell_retries > 0, "{:?}", engine.stats);
+    }
+
+    #[test]
+    fn focus_left_out_by_tile_gets_zero() {
+        let mut rng = ChaCha8Rng::seed_from_u64(25);
+        let training = random_training(&mut rng, 100, 3);
+        // One tile of 8 × 8 cells over [-1, -0.6]², and as focus the point
+        // farthest from it: at β = 20 its exact weight is about e^{−100}.
+        let grid = Grid {
+            x_range: (-1.0, -0.6),
+            y_range: (-1.0, -0.6),
+            columns: TILE,
+            rows: TILE,
+        };
+        let corner = Point2::new(-0.8, -0.8);
+        let focus = (0..training.len())
+            .max_by(|&a, &b| {
+                let distance =
+                    |n: usize| nalgebra::distance_squared(&training.points()[n], &corner);
+                distance(a).total_cmp(&distance(b))
+            })
+            .unwrap();
+        let raw = RawParams {
+            beta: 20.0,
+            gamma: 1.0,
+            k: 3,
+            hard: false,
+        };
+
+        for suppression in [Suppression::Additive, Suppression::Multiplicative] {
+            let model = Model::new(&training, raw)
+                .unwrap()
+                .with_suppression(suppression);
+            let mut engine = FastEngine::default();
+            let mut out = MapOutput::new(grid, 3, 3, false).with_focus(Some(focus));
+            engine.evaluate(&model, &mut out);
+
+            let sorted_focus = engine.focus.expect("the focus is a training point");
+            assert!(
+                !engine.scratch.candidates.contains(&sorted_focus),
+                "the tile kept the focus point ({suppression:?})"
+            );
+            let mut positive_references = 0;
+            for row in 0..grid.rows {
+                for column in 0..grid.columns {
+                    let cell = row * grid.columns + column;
+                    let trace = model.trace(grid.cell_centre(column, row)).unwrap();
+                    for (layer, expected) in trace.layers.iter().enumerate() {
+                        let exact = expected.activation[focus];
+                        assert_eq!(out.activation(layer).unwrap()[cell], 0.0);
+                        assert!(exact < 1e-8, "reference {exact} ({suppression:?})");
+                        if exact > 0.0 {
+                            positive_references += 1;
+                        }
+                    }
+                }
+            }
+            // The engine wrote 0 where the exact activation is tiny but not 0.
+            assert!(positive_references > 0, "{suppression:?}");
+        }
     }
 }
