@@ -150,14 +150,15 @@ test('selected point switches layer map to activation', async () => {
   assert.match(await page.locator('.selection').textContent(), /point 151/);
 
   const voteVersion = (await mapState(page)).version;
-  const votePixel = await layerPixel(page, 0, corner.x, corner.y);
+  const far = { x: -0.9, y: 0.9 };
+  const farVote = await layerPixel(page, 0, far.x, far.y);
+  assert.ok(!isWhite(farVote), `layer 1 votes for some class far away: ${farVote}`);
   await page.getByRole('radio', { name: "the selected point's activation" }).check();
   await waitForSettledMap(page, voteVersion);
 
   const ownCell = await layerPixel(page, 0, corner.x, corner.y);
   assert.ok(!isWhite(ownCell), `layer 1 gives the point weight at its own place: ${ownCell}`);
-  assert.notDeepEqual(ownCell, votePixel, 'the activation map differs from the vote map');
-  assert.ok(isWhite(await layerPixel(page, 0, -0.9, 0.9)), 'layer 1 gives it no weight far away');
+  assert.ok(isWhite(await layerPixel(page, 0, far.x, far.y)), 'layer 1 gives it no weight far away');
   assert.ok(isWhite(await layerPixel(page, 1, corner.x, corner.y)), 'at its own place it is not the 2nd nearest');
   await page.close();
 });
