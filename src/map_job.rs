@@ -209,11 +209,7 @@ impl RowBlock {
         };
         check_block_length("output", row_cells * classes, self.output.len())?;
         check_block_length("layer votes", votes_expected, self.layer_votes.len())?;
-        check_block_length(
-            "activations",
-            activations_expected,
-            self.activations.len(),
-        )?;
+        check_block_length("activations", activations_expected, self.activations.len())?;
         if rows.end > map.grid.rows {
             return Err(JobError::InvalidField {
                 field: "rows",
@@ -348,7 +344,11 @@ impl JobPart {
 
         let xs = &packed[HEADER_LEN..HEADER_LEN + n];
         let ys = &packed[HEADER_LEN + n..HEADER_LEN + 2 * n];
-        let points = xs.iter().zip(ys).map(|(&x, &y)| Point2::new(x, y)).collect();
+        let points = xs
+            .iter()
+            .zip(ys)
+            .map(|(&x, &y)| Point2::new(x, y))
+            .collect();
         let labels = packed[HEADER_LEN + 2 * n..]
             .iter()
             .map(|&value| match whole(value, "label") {
