@@ -21,7 +21,6 @@ use super::state::AppState;
 use crate::data::scene::DOMAIN;
 use crate::engine::{FastEngine, Grid, MapEngine, MapOutput};
 use crate::map_job::MapRequest;
-use crate::model::Model;
 use worker_pool::{Outcome, WorkerPool};
 
 /// Cells per side of the decision map at full resolution.
@@ -73,6 +72,9 @@ struct Scheduler {
     stale: bool,
     job: Option<FineJob>,
     ns_per_unit: f64,
+    /// The inputs of the maps on screen, at full-resolution grids whatever the
+    /// resolution drawn; `None` when no map is shown.
+    shown: Option<MapRequest>,
 }
 
 /// Handle to the maps and their scheduler; `version` changes when new maps are ready.
@@ -99,6 +101,7 @@ impl MapStore {
                 stale: true,
                 job: None,
                 ns_per_unit: INITIAL_NS_PER_UNIT,
+                shown: None,
             }),
             version: RwSignal::new(0),
             drawer: StoredValue::new_local(None),
@@ -186,21 +189,39 @@ impl MapStore {
             .selected
             .get_untracked()
             .and_then(|index| split.training_index(index));
-        let training = split.training;
-        let model = match Model::new(&training, raw) {
-            Ok(model) => model.with_suppression(suppression),
+        let request = MapRequest {
+            training: split.training,
+            raw,
+            suppression,
+            focus,
+            decision_grid: Grid::square(DOMAIN, FULL_RESOLUTION),
+            layer_grid: Grid::square(DOMAIN, LAYER_RESOLUTION),
+        };
+        let model = match request.model() {
+            Ok(model) => model,
             Err(error) => return self.publish_failure(state, &error.to_string()),
         };
+        let training = model.training();
+        let layers = model.params().layers();
 
-        let model_layers = model.params().layers();
-        let units_per_cell = (training.len() * model_layers) as f64;
+        // When a gesture ends, the coarse map of its last step is on screen
+        // already, so only the full resolution is due.
+        let gesture = state.gesture.get_untracked();
+        let on_screen = self
+            .scheduler
+            .with_value(|s| s.shown.as_ref() == Some(&request));
+        if on_screen && !gesture {
+            self.start_full_resolution(request, layers);
+            return;
+        }
+
+        let units_per_cell = (training.len() * layers) as f64;
         let ns_per_unit = self.scheduler.with_value(|s| s.ns_per_unit);
         let affordable_cells = COARSE_BUDGET_MS * 1e6 / (ns_per_unit * units_per_cell);
         let resolution = (affordable_cells.sqrt() as usize).clamp(COARSE_MIN, FULL_RESOLUTION);
 
         let grid = Grid::square(DOMAIN, resolution);
-        let mut map = MapOutput::new(grid, training.classes(), model.params().layers(), true)
-            .with_focus(focus);
+        let mut map = MapOutput::new(grid, training.classes(), layers, true).with_focus(focus);
         let started = now_ms();
         self.scheduler
             .update_value(|s| s.engine.evaluate(&model, &mut map));
@@ -217,25 +238,22 @@ impl MapStore {
         });
         self.draw_now();
         self.version.update(|v| *v += 1);
+        let shown = request.clone();
+        self.scheduler.update_value(|s| s.shown = Some(shown));
 
-        let gesture = state.gesture.get_untracked();
         if !full && !gesture {
-            let request = MapRequest {
-                training,
-                raw,
-                suppression,
-                focus,
-                decision_grid: Grid::square(DOMAIN, FULL_RESOLUTION),
-                layer_grid: Grid::square(DOMAIN, LAYER_RESOLUTION),
-            };
-            let layers = model_layers;
-            let submitted = self.pool.try_update_value(|pool| match pool {
-                Some(pool) => pool.submit(request, layers, now_ms()),
-                None => Err(Box::new(request)),
-            });
-            if let Some(Err(request)) = submitted {
-                self.start_fine_job(*request, layers);
-            }
+            self.start_full_resolution(request, layers);
+        }
+    }
+
+    /// Sends `request` to the map workers, or computes it in the page if none is ready.
+    fn start_full_resolution(&self, request: MapRequest, layers: usize) {
+        let submitted = self.pool.try_update_value(|pool| match pool {
+            Some(pool) => pool.submit(request, layers, now_ms()),
+            None => Err(Box::new(request)),
+        });
+        if let Some(Err(request)) = submitted {
+            self.start_fine_job(*request, layers);
         }
     }
 
@@ -372,6 +390,7 @@ impl MapStore {
 
     fn publish_failure(&self, state: AppState, message: &str) {
         state.notice.set(Some(message.to_string()));
+        self.scheduler.update_value(|s| s.shown = None);
         self.maps.update_value(|maps| {
             maps.decision = None;
             maps.layers = None;

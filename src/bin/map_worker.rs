@@ -1,5 +1,6 @@
 //! The Web Worker that computes parts of the full-resolution maps for the web
-//! app; Trunk builds it next to the app (see `index.html`).
+//! app. Trunk builds it next to the app (see `index.html`), and the page
+//! starts it through `map_worker_loader.js`.
 //!
 //! Messages:
 //! - to the page, once it listens: the string `"ready"`;

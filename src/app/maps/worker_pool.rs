@@ -14,13 +14,13 @@ use js_sys::{Array, Float32Array, Float64Array};
 use leptos::prelude::window;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, MessageEvent, Worker};
+use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
 
 use crate::engine::MapOutput;
 use crate::map_job::{JobPart, MapRequest, RowBlock, RowShare};
 
-/// The worker's loader script, which Trunk writes next to `index.html`.
-const WORKER_SCRIPT: &str = "./map-worker_loader.js";
+/// The worker's loader script, which Trunk copies next to `index.html`.
+const WORKER_SCRIPT: &str = "./map_worker_loader.js";
 /// Upper bound on workers: the maps gain little from more, and each one holds its own wasm memory.
 const MAX_WORKERS: usize = 4;
 /// Parts per worker in each job: more parts shorten the wait behind a
@@ -48,7 +48,7 @@ struct Slot {
     state: SlotState,
     // The handlers must live as long as the worker.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
 }
 
 /// The job the workers are computing.
@@ -113,8 +113,12 @@ impl WorkerPool {
                 handle_message(slot, event.data())
             });
             let handle_error = on_error.clone();
-            let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
-                log::error!("map worker {slot} failed: {}", event.message());
+            let on_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                // A script error comes as an ErrorEvent; a script that cannot load, as a plain Event.
+                match event.dyn_ref::<ErrorEvent>() {
+                    Some(error) => log::error!("map worker {slot} failed: {}", error.message()),
+                    None => log::error!("map worker {slot} failed: its script could not be loaded"),
+                }
                 handle_error(slot)
             });
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -188,6 +192,7 @@ impl WorkerPool {
             return Outcome::Nothing;
         }
         if data.as_string().as_deref() == Some("ready") {
+            log::info!("map worker {slot} is ready");
             self.slots[slot].state = SlotState::Idle;
             self.dispatch();
             return Outcome::Nothing;
