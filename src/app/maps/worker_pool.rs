@@ -25,7 +25,7 @@ const WORKER_SCRIPT: &str = "./map_worker_loader.js";
 const MAX_WORKERS: usize = 4;
 /// Parts per worker in each job: more parts shorten the wait behind a
 /// stale part, fewer save the per-part set-up.
-const PARTS_PER_WORKER: usize = 2;
+const PARTS_PER_WORKER: usize = 4;
 /// Length of a result message: job, part, compute ms and six arrays.
 const RESULT_LEN: u32 = 9;
 
