@@ -191,6 +191,16 @@ try {
   await page.mouse.up();
   settle['beta slider, pointer release'] = await readSettleClock(page);
 
+  // Away and back to where the drag began: Chromium sends no change event on this release.
+  const back = await betaThumb(page);
+  await page.mouse.move(back.x, back.y);
+  await page.mouse.down();
+  for (let i = 1; i <= 5; i += 1) await page.mouse.move(back.x - i * 6, back.y);
+  await page.mouse.move(back.x, back.y);
+  await armSettleClock(page, 'pointerup');
+  await page.mouse.up();
+  settle['beta slider, pointer release at the start value'] = await readSettleClock(page);
+
   // Arrow keys on the focused slider: Chromium sends input and change for every key.
   await page.getByRole('slider', { name: 'beta' }).focus();
   for (let i = 0; i < 5; i += 1) await page.keyboard.press('ArrowRight');

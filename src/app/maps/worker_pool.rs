@@ -82,6 +82,9 @@ pub enum Outcome {
 pub struct WorkerPool {
     slots: Vec<Slot>,
     job: Option<PoolJob>,
+    /// The last job cancelled: its results are still stored, and a submit of
+    /// the same request takes it back instead of starting again.
+    cancelled: Option<PoolJob>,
     next_id: u32,
 }
 
@@ -133,6 +136,7 @@ impl WorkerPool {
         WorkerPool {
             slots,
             job: None,
+            cancelled: None,
             next_id: 0,
         }
     }
@@ -148,6 +152,21 @@ impl WorkerPool {
         now_ms: f64,
     ) -> Result<(), Box<MapRequest>> {
         self.cancel();
+        // The maps are invalidated again on unchanged inputs, for example when
+        // both a pointerup and a change event end one slider gesture, so an
+        // unfinished job for the same request keeps the parts it has. A
+        // finished one would wait for no more messages, so it starts again.
+        if let Some(previous) = self.cancelled.take() {
+            let unfinished = previous.received.iter().any(|&received| !received);
+            if unfinished && previous.request == request {
+                self.job = Some(previous);
+                self.dispatch();
+                return match self.any_alive() {
+                    true => Ok(()),
+                    false => Err(Box::new(self.job.take().expect("set above").request)),
+                };
+            }
+        }
         let ready = self
             .slots
             .iter()
@@ -178,9 +197,12 @@ impl WorkerPool {
         Ok(())
     }
 
-    /// Drops the current job; results of its parts still running are ignored.
+    /// Stops the current job: no part of it is sent or published until a
+    /// submit of the same request takes it back.
     pub fn cancel(&mut self) {
-        self.job = None;
+        if let Some(job) = self.job.take() {
+            self.cancelled = Some(job);
+        }
     }
 
     /// Handles a message from worker `slot`: "ready", a part's result or a part's error.
@@ -206,7 +228,18 @@ impl WorkerPool {
         let job = message.get(0).as_f64();
         let part = message.get(1).as_f64().map(|part| part as usize);
         let current = self.job.as_ref().map(|job| job.id as f64);
-        let outcome = if job.is_none() || job != current {
+        let cancelled = self.cancelled.as_ref().map(|job| job.id as f64);
+        let outcome = if job.is_some() && job == cancelled {
+            if message.length() != RESULT_LEN {
+                self.cancelled = None;
+            } else if let Some(cancelled) = self.cancelled.as_mut() {
+                if let Err(error) = cancelled.store_part(part, message) {
+                    log::error!("map worker {slot} returned an unusable part {part:?}: {error}");
+                    self.cancelled = None;
+                }
+            }
+            Outcome::Nothing
+        } else if job.is_none() || job != current {
             // A part of a job that was replaced since.
             Outcome::Nothing
         } else if message.length() != RESULT_LEN {
@@ -214,7 +247,13 @@ impl WorkerPool {
             log::error!("map worker {slot} could not compute part {part:?}: {error}");
             self.fall_back()
         } else {
-            match self.store_part(part, message) {
+            let stored = self
+                .job
+                .as_mut()
+                .map_or(Err("no current job".to_string()), |job| {
+                    job.store_part(part, message)
+                });
+            match stored {
                 Ok(()) => Outcome::Nothing,
                 Err(error) => {
                     log::error!("map worker {slot} returned an unusable part {part:?}: {error}");
@@ -252,9 +291,14 @@ impl WorkerPool {
         let state = entry.state;
         entry.state = SlotState::Failed;
         entry.worker.terminate();
-        if let (SlotState::Busy { job, part }, Some(current)) = (state, self.job.as_mut()) {
-            if job == current.id {
-                current.queue.push_front(part);
+        if let SlotState::Busy { job, part } = state {
+            for owner in [self.job.as_mut(), self.cancelled.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if owner.id == job {
+                    owner.queue.push_front(part);
+                }
             }
         }
         self.dispatch();
@@ -277,45 +321,6 @@ impl WorkerPool {
             Some(job) => Outcome::Fallback(job.request),
             None => Outcome::Nothing,
         }
-    }
-
-    /// Copies a result's six arrays into the current job's maps.
-    fn store_part(&mut self, part: Option<usize>, message: &Array) -> Result<(), String> {
-        let job = self.job.as_mut().ok_or("no current job")?;
-        let part = part
-            .filter(|&part| part < job.shares.len())
-            .ok_or("part index out of range")?;
-        if job.received[part] {
-            return Ok(());
-        }
-        let arrays: Vec<Vec<f32>> = (3..RESULT_LEN)
-            .map(|index| {
-                message
-                    .get(index)
-                    .dyn_into::<Float32Array>()
-                    .map(|array| array.to_vec())
-                    .map_err(|_| format!("item {index} is not a Float32Array"))
-            })
-            .collect::<Result<_, _>>()?;
-        let [decision_output, decision_votes, decision_activations, layer_output, layer_votes, layer_activations]: [Vec<f32>; 6] =
-            arrays.try_into().map_err(|_| "wrong number of arrays")?;
-        let share = &job.shares[part];
-        RowBlock {
-            output: decision_output,
-            layer_votes: decision_votes,
-            activations: decision_activations,
-        }
-        .insert_into(&mut job.decision, share.decision.clone())
-        .map_err(|error| error.to_string())?;
-        RowBlock {
-            output: layer_output,
-            layer_votes,
-            activations: layer_activations,
-        }
-        .insert_into(&mut job.layers, share.layers.clone())
-        .map_err(|error| error.to_string())?;
-        job.received[part] = true;
-        Ok(())
     }
 
     /// Sends queued parts of the current job to idle workers.
@@ -351,6 +356,46 @@ impl WorkerPool {
                 }
             }
         }
+    }
+}
+
+impl PoolJob {
+    /// Copies a result's six arrays into the job's maps.
+    fn store_part(&mut self, part: Option<usize>, message: &Array) -> Result<(), String> {
+        let part = part
+            .filter(|&part| part < self.shares.len())
+            .ok_or("part index out of range")?;
+        if self.received[part] {
+            return Ok(());
+        }
+        let arrays: Vec<Vec<f32>> = (3..RESULT_LEN)
+            .map(|index| {
+                message
+                    .get(index)
+                    .dyn_into::<Float32Array>()
+                    .map(|array| array.to_vec())
+                    .map_err(|_| format!("item {index} is not a Float32Array"))
+            })
+            .collect::<Result<_, _>>()?;
+        let [decision_output, decision_votes, decision_activations, layer_output, layer_votes, layer_activations]: [Vec<f32>; 6] =
+            arrays.try_into().map_err(|_| "wrong number of arrays")?;
+        let share = &self.shares[part];
+        RowBlock {
+            output: decision_output,
+            layer_votes: decision_votes,
+            activations: decision_activations,
+        }
+        .insert_into(&mut self.decision, share.decision.clone())
+        .map_err(|error| error.to_string())?;
+        RowBlock {
+            output: layer_output,
+            layer_votes,
+            activations: layer_activations,
+        }
+        .insert_into(&mut self.layers, share.layers.clone())
+        .map_err(|error| error.to_string())?;
+        self.received[part] = true;
+        Ok(())
     }
 }
 
