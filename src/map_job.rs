@@ -247,11 +247,12 @@ fn check_block_length(array: &'static str, expected: usize, got: usize) -> Resul
 impl JobPart {
     /// Packs the part into numbers.
     ///
-    /// Layout: format, job, part, N, classes, β, γ, k, hard (0 or 1),
-    /// suppression (0 additive, 1 multiplicative), focus (−1 for none), the
-    /// decision grid and the layer grid (x from, x to, y from, y to, columns,
-    /// rows each), the decision rows and the layer rows (start, end each),
-    /// then the N x coordinates, the N y coordinates and the N labels.
+    /// The header is: format, job, part, N, classes, β, γ, k, hard (0 or
+    /// 1), suppression (0 additive, 1 multiplicative) and focus (−1 for
+    /// none). Then come the decision grid and the layer grid (x from, x to,
+    /// y from, y to, columns, rows each), and the decision rows and the layer
+    /// rows (start, end each). The N x coordinates, the N y coordinates and
+    /// the N labels follow.
     pub fn encode(&self) -> Vec<f64> {
         let request = &self.request;
         let training = &request.training;

@@ -74,7 +74,7 @@ struct Scheduler {
     ns_per_unit: f64,
     /// The inputs of the maps on screen, at full-resolution grids whatever the
     /// resolution drawn; `None` when no map is shown.
-    shown: Option<MapRequest>,
+    shown_inputs: Option<MapRequest>,
 }
 
 /// Handle to the maps and their scheduler; `version` changes when new maps are ready.
@@ -101,7 +101,7 @@ impl MapStore {
                 stale: true,
                 job: None,
                 ns_per_unit: INITIAL_NS_PER_UNIT,
-                shown: None,
+                shown_inputs: None,
             }),
             version: RwSignal::new(0),
             drawer: StoredValue::new_local(None),
@@ -209,7 +209,7 @@ impl MapStore {
         let gesture = state.gesture.get_untracked();
         let on_screen = self
             .scheduler
-            .with_value(|s| s.shown.as_ref() == Some(&request));
+            .with_value(|s| s.shown_inputs.as_ref() == Some(&request));
         if on_screen && !gesture {
             self.start_full_resolution(request, layers);
             return;
@@ -239,7 +239,8 @@ impl MapStore {
         self.draw_now();
         self.version.update(|v| *v += 1);
         let shown = request.clone();
-        self.scheduler.update_value(|s| s.shown = Some(shown));
+        self.scheduler
+            .update_value(|s| s.shown_inputs = Some(shown));
 
         if !full && !gesture {
             self.start_full_resolution(request, layers);
@@ -390,7 +391,7 @@ impl MapStore {
 
     fn publish_failure(&self, state: AppState, message: &str) {
         state.notice.set(Some(message.to_string()));
-        self.scheduler.update_value(|s| s.shown = None);
+        self.scheduler.update_value(|s| s.shown_inputs = None);
         self.maps.update_value(|maps| {
             maps.decision = None;
             maps.layers = None;

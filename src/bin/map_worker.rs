@@ -41,7 +41,7 @@ mod worker {
         static ENGINE: RefCell<FastEngine> = RefCell::new(FastEngine::default());
     }
 
-    /// Installs the message handler and tells the page that the worker is ready.
+    /// Installs the message handler and posts "ready" to the page.
     pub fn start() {
         console_error_panic_hook::set_once();
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();

@@ -28,10 +28,10 @@ async function digestAfterBetaStep(page) {
 }
 
 /** Resolves once `predicate()` holds, polling every 20 ms for at most `timeout` ms. */
-async function waitUntil(predicate, timeout, what) {
+async function waitUntil(predicate, timeout, description) {
   const deadline = Date.now() + timeout;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${description}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -1,11 +1,12 @@
 //! Web Workers that compute the full-resolution maps in parts, so that every
 //! core works on them and the page's own thread stays free for input.
 //!
-//! Each job is cut into twice as many parts as there are workers, and an
-//! idle worker takes the next part. A new job replaces the old one at once:
-//! parts of the old job still running finish, and their results are dropped
-//! by their job id. Because the parts are small, a new job waits at most one
-//! part's compute for a busy worker. The message format is described in the
+//! Each job is cut into [`PARTS_PER_WORKER`] parts per worker, and an idle
+//! worker takes the next part. A new job replaces the old one at once. Parts
+//! of the old job still running finish, and their results are dropped by
+//! their job id, except for the last cancelled job, which a submit of the
+//! same request takes back. Because the parts are small, a new job waits at
+//! most about one part's compute for a busy worker. The message format is described in the
 //! worker's source, `src/bin/map_worker.rs`.
 
 use std::collections::VecDeque;
@@ -21,7 +22,7 @@ use crate::map_job::{JobPart, MapRequest, RowBlock, RowShare};
 
 /// The worker's loader script, which Trunk copies next to `index.html`.
 const WORKER_SCRIPT: &str = "./map_worker_loader.js";
-/// Upper bound on workers: the maps gain little from more, and each one holds its own wasm memory.
+/// Upper bound on workers: the maps gain little from more, and each one has its own wasm memory.
 const MAX_WORKERS: usize = 4;
 /// Parts per worker in each job: more parts shorten the wait behind a
 /// stale part, fewer save the per-part set-up.
@@ -29,7 +30,7 @@ const PARTS_PER_WORKER: usize = 4;
 /// Length of a result message: job, part, compute ms and six arrays.
 const RESULT_LEN: u32 = 9;
 
-/// What a worker is doing.
+/// The state of one worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SlotState {
     /// Loading its script and wasm; it takes no part before it reports ready.
@@ -64,7 +65,7 @@ struct PoolJob {
     started_ms: f64,
 }
 
-/// What the caller must do after a message or an error from a worker.
+/// The action the caller must take after a message or an error from a worker.
 pub enum Outcome {
     Nothing,
     /// Every part of the current job is in.
@@ -231,6 +232,10 @@ impl WorkerPool {
         let cancelled = self.cancelled.as_ref().map(|job| job.id as f64);
         let outcome = if job.is_some() && job == cancelled {
             if message.length() != RESULT_LEN {
+                let error = message.get(2).as_string().unwrap_or_default();
+                log::error!(
+                    "map worker {slot} could not compute part {part:?} of a cancelled job: {error}"
+                );
                 self.cancelled = None;
             } else if let Some(cancelled) = self.cancelled.as_mut() {
                 if let Err(error) = cancelled.store_part(part, message) {
@@ -377,8 +382,10 @@ impl PoolJob {
                     .map_err(|_| format!("item {index} is not a Float32Array"))
             })
             .collect::<Result<_, _>>()?;
+
         let [decision_output, decision_votes, decision_activations, layer_output, layer_votes, layer_activations]: [Vec<f32>; 6] =
             arrays.try_into().map_err(|_| "wrong number of arrays")?;
+
         let share = &self.shares[part];
         RowBlock {
             output: decision_output,
@@ -387,6 +394,7 @@ impl PoolJob {
         }
         .insert_into(&mut self.decision, share.decision.clone())
         .map_err(|error| error.to_string())?;
+
         RowBlock {
             output: layer_output,
             layer_votes,
@@ -394,6 +402,7 @@ impl PoolJob {
         }
         .insert_into(&mut self.layers, share.layers.clone())
         .map_err(|error| error.to_string())?;
+
         self.received[part] = true;
         Ok(())
     }
