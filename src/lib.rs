@@ -8,16 +8,18 @@
 //! The modules form layers, each using only those above it:
 //! - [`model`]: the mathematics in f64, the reference for everything else;
 //! - [`measures`]: accuracies and diagnostics computed with the model;
-//! - [`engine`]: the model over a grid of map cells, for drawing maps;
-//! - [`formulas`]: the equations as MathML with the probe's numbers;
-//! - [`data`]: CSV tables, data sets and scenes;
 //! - [`probe`]: the model at one query, arranged for the probe panel;
+//! - [`formulas`]: the equations as MathML with the probe's numbers;
+//! - [`engine`]: the model over a grid of map cells, for drawing maps;
+//! - [`map_job`]: full-resolution maps cut into parts for Web Workers;
+//! - [`data`]: CSV tables, data sets and scenes;
 //! - [`render`]: class probabilities to RGBA pixels;
 //! - the web app (`app`, wasm32 only), which alone touches the browser.
 
 pub mod data;
 pub mod engine;
 pub mod formulas;
+pub mod map_job;
 pub mod measures;
 pub mod model;
 pub mod probe;

@@ -125,6 +125,7 @@ pub fn LogSlider(
                     prop:disabled=disabled
                     on:input=on_slide
                     on:change=move |_| state.end_gesture()
+                    on:pointerup=move |_| end_gesture_after_release(state)
                 />
             </label>
             <input
@@ -141,6 +142,20 @@ pub fn LogSlider(
             <p class="error" id=error_id role="alert">{move || typed_error.get()}</p>
         </div>
     }
+}
+
+/// Ends a slider gesture when the pointer is released at the value where it
+/// began: Chromium then sends no change event. The check runs after the
+/// release's change event, if any, has ended the gesture already.
+fn end_gesture_after_release(state: AppState) {
+    set_timeout(
+        move || {
+            if state.gesture.get_untracked() {
+                state.end_gesture();
+            }
+        },
+        Duration::ZERO,
+    );
 }
 
 /// Parses a typed β or γ and checks it with the model's own rules.
@@ -188,6 +203,7 @@ pub fn KSlider() -> impl IntoView {
                         }
                     }
                     on:change=move |_| state.end_gesture()
+                    on:pointerup=move |_| end_gesture_after_release(state)
                 />
             </label>
             <output class="typed-value" aria-label="k value">{move || state.k.get()}</output>

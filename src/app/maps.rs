@@ -6,15 +6,22 @@
 //! shows its result. That task computes and draws a coarse decision map,
 //! sized from the measured cost so that it fits the frame budget. Further inputs in the same
 //! frame are gathered and handled in the next animation frame. When no
-//! gesture is going on, a [`FineJob`] then computes the full-resolution maps a
-//! few rows per frame, so no frame blocks the page for long.
+//! gesture is going on, the full-resolution maps follow: Web Workers compute
+//! them in parts on every core (see [`worker_pool`]), and the page draws them
+//! once all parts are in. Until a worker has loaded, or if none can run, a
+//! [`FineJob`] computes them in the page a few rows per frame instead, so no
+//! frame blocks the page for long.
+
+mod worker_pool;
 
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
 
 use super::state::AppState;
 use crate::data::scene::DOMAIN;
 use crate::engine::{FastEngine, Grid, MapEngine, MapOutput};
-use crate::model::{Model, RawParams, Suppression, TrainingSet};
+use crate::map_job::MapRequest;
+use worker_pool::{Outcome, WorkerPool};
 
 /// Cells per side of the decision map at full resolution.
 pub const FULL_RESOLUTION: usize = 200;
@@ -40,15 +47,15 @@ pub struct Maps {
     pub layers: Option<MapOutput>,
     /// Cells per side of the decision map on screen.
     pub resolution: usize,
-    /// Milliseconds of the last coarse pass, or of the whole fine job.
+    /// Milliseconds of the last coarse pass, or of the whole full-resolution
+    /// job: its compute time in the page, or the time from posting it to the
+    /// workers until the last part came back.
     pub compute_ms: f64,
 }
 
-/// Full-resolution maps under construction, for one fixed scene and parameters.
+/// Full-resolution maps under construction in the page, for one fixed scene and parameters.
 struct FineJob {
-    training: TrainingSet,
-    raw: RawParams,
-    suppression: Suppression,
+    request: MapRequest,
     decision: MapOutput,
     layers: MapOutput,
     decision_rows_done: usize,
@@ -65,6 +72,9 @@ struct Scheduler {
     stale: bool,
     job: Option<FineJob>,
     ns_per_unit: f64,
+    /// The inputs of the maps on screen, at full-resolution grids whatever the
+    /// resolution drawn; `None` when no map is shown.
+    shown_inputs: Option<MapRequest>,
 }
 
 /// Handle to the maps and their scheduler; `version` changes when new maps are ready.
@@ -75,6 +85,8 @@ pub struct MapStore {
     /// Draws the decision map; called in the same task as the computation so
     /// that map and points reach the screen in the same frame.
     drawer: StoredValue<Option<Box<dyn Fn()>>, LocalStorage>,
+    /// The map workers; `None` until the first change starts them.
+    pool: StoredValue<Option<WorkerPool>, LocalStorage>,
     pub version: RwSignal<u64>,
 }
 
@@ -89,9 +101,11 @@ impl MapStore {
                 stale: true,
                 job: None,
                 ns_per_unit: INITIAL_NS_PER_UNIT,
+                shown_inputs: None,
             }),
             version: RwSignal::new(0),
             drawer: StoredValue::new_local(None),
+            pool: StoredValue::new_local(None),
         }
     }
 
@@ -116,9 +130,15 @@ impl MapStore {
     /// Marks the maps stale after a change, computes a coarse map unless one
     /// was computed in this frame already, and requests an animation frame.
     pub fn invalidate(&self, state: AppState) {
+        self.start_workers(state);
         self.scheduler.update_value(|s| {
             s.stale = true;
             s.job = None;
+        });
+        self.pool.update_value(|pool| {
+            if let Some(pool) = pool {
+                pool.cancel();
+            }
         });
         let answered = self.scheduler.with_value(|s| s.answered_this_frame);
         if !answered {
@@ -169,20 +189,39 @@ impl MapStore {
             .selected
             .get_untracked()
             .and_then(|index| split.training_index(index));
-        let training = split.training;
-        let model = match Model::new(&training, raw) {
-            Ok(model) => model.with_suppression(suppression),
+        let request = MapRequest {
+            training: split.training,
+            raw,
+            suppression,
+            focus,
+            decision_grid: Grid::square(DOMAIN, FULL_RESOLUTION),
+            layer_grid: Grid::square(DOMAIN, LAYER_RESOLUTION),
+        };
+        let model = match request.model() {
+            Ok(model) => model,
             Err(error) => return self.publish_failure(state, &error.to_string()),
         };
+        let training = model.training();
+        let layers = model.params().layers();
 
-        let units_per_cell = (training.len() * model.params().layers()) as f64;
+        // When a gesture ends, the coarse map of its last step is on screen
+        // already, so only the full resolution is due.
+        let gesture = state.gesture.get_untracked();
+        let on_screen = self
+            .scheduler
+            .with_value(|s| s.shown_inputs.as_ref() == Some(&request));
+        if on_screen && !gesture {
+            self.start_full_resolution(request, layers);
+            return;
+        }
+
+        let units_per_cell = (training.len() * layers) as f64;
         let ns_per_unit = self.scheduler.with_value(|s| s.ns_per_unit);
         let affordable_cells = COARSE_BUDGET_MS * 1e6 / (ns_per_unit * units_per_cell);
         let resolution = (affordable_cells.sqrt() as usize).clamp(COARSE_MIN, FULL_RESOLUTION);
 
         let grid = Grid::square(DOMAIN, resolution);
-        let mut map = MapOutput::new(grid, training.classes(), model.params().layers(), true)
-            .with_focus(focus);
+        let mut map = MapOutput::new(grid, training.classes(), layers, true).with_focus(focus);
         let started = now_ms();
         self.scheduler
             .update_value(|s| s.engine.evaluate(&model, &mut map));
@@ -199,33 +238,90 @@ impl MapStore {
         });
         self.draw_now();
         self.version.update(|v| *v += 1);
+        let shown = request.clone();
+        self.scheduler
+            .update_value(|s| s.shown_inputs = Some(shown));
 
-        let gesture = state.gesture.get_untracked();
         if !full && !gesture {
-            let classes = training.classes();
-            let layers = model.params().layers();
-            let job = FineJob {
-                decision: MapOutput::new(
-                    Grid::square(DOMAIN, FULL_RESOLUTION),
-                    classes,
-                    layers,
-                    false,
-                ),
-                layers: MapOutput::new(
-                    Grid::square(DOMAIN, LAYER_RESOLUTION),
-                    classes,
-                    layers,
-                    true,
-                )
-                .with_focus(focus),
-                training,
-                raw,
-                suppression,
-                decision_rows_done: 0,
-                layer_rows_done: 0,
-                compute_ms: 0.0,
-            };
-            self.scheduler.update_value(|s| s.job = Some(job));
+            self.start_full_resolution(request, layers);
+        }
+    }
+
+    /// Sends `request` to the map workers, or computes it in the page if none is ready.
+    fn start_full_resolution(&self, request: MapRequest, layers: usize) {
+        let submitted = self.pool.try_update_value(|pool| match pool {
+            Some(pool) => pool.submit(request, layers, now_ms()),
+            None => Err(Box::new(request)),
+        });
+        if let Some(Err(request)) = submitted {
+            self.start_fine_job(*request, layers);
+        }
+    }
+
+    /// Starts computing `request` in the page, a few rows per animation frame.
+    fn start_fine_job(&self, request: MapRequest, layers: usize) {
+        let (decision, layer_maps) = request.empty_maps(layers);
+        let job = FineJob {
+            request,
+            decision,
+            layers: layer_maps,
+            decision_rows_done: 0,
+            layer_rows_done: 0,
+            compute_ms: 0.0,
+        };
+        self.scheduler.update_value(|s| s.job = Some(job));
+    }
+
+    /// Starts the map workers once; their messages and errors come back to this store.
+    fn start_workers(&self, state: AppState) {
+        if self.pool.with_value(Option::is_some) {
+            return;
+        }
+        let store = *self;
+        let pool = WorkerPool::start(
+            move |slot, data| store.on_worker_message(state, slot, data),
+            move |slot| store.on_worker_error(state, slot),
+        );
+        self.pool.set_value(Some(pool));
+    }
+
+    fn on_worker_message(&self, state: AppState, slot: usize, data: JsValue) {
+        let outcome = self
+            .pool
+            .try_update_value(|pool| pool.as_mut().map(|pool| pool.receive(slot, data, now_ms())));
+        if let Some(Some(outcome)) = outcome {
+            self.apply_outcome(state, outcome);
+        }
+    }
+
+    fn on_worker_error(&self, state: AppState, slot: usize) {
+        let outcome = self
+            .pool
+            .try_update_value(|pool| pool.as_mut().map(|pool| pool.fail(slot)));
+        if let Some(Some(outcome)) = outcome {
+            self.apply_outcome(state, outcome);
+        }
+    }
+
+    fn apply_outcome(&self, state: AppState, outcome: Outcome) {
+        match outcome {
+            Outcome::Nothing => {}
+            Outcome::Finished {
+                decision,
+                layers,
+                elapsed_ms,
+            } => {
+                log::debug!("full-resolution maps from the workers in {elapsed_ms:.1} ms");
+                self.publish_full_resolution(decision, layers, elapsed_ms);
+            }
+            Outcome::Fallback(request) => {
+                let layers = match request.model() {
+                    Ok(model) => model.params().layers(),
+                    Err(error) => return self.publish_failure(state, &error.to_string()),
+                };
+                self.start_fine_job(request, layers);
+                self.request_frame(state);
+            }
         }
     }
 
@@ -233,11 +329,10 @@ impl MapStore {
     fn continue_fine_job(&self) {
         let finished = self.scheduler.try_update_value(|s| {
             let job = s.job.as_mut()?;
-            let Ok(model) = Model::new(&job.training, job.raw) else {
+            let Ok(model) = job.request.model() else {
                 s.job = None;
                 return None;
             };
-            let model = model.with_suppression(job.suppression);
             let started = now_ms();
             while now_ms() - started < FINE_BUDGET_MS {
                 if job.layer_rows_done < LAYER_RESOLUTION {
@@ -270,15 +365,19 @@ impl MapStore {
                 "full-resolution maps in {:.1} ms of compute",
                 job.compute_ms
             );
-            self.maps.update_value(|maps| {
-                maps.decision = Some(job.decision);
-                maps.layers = Some(job.layers);
-                maps.resolution = FULL_RESOLUTION;
-                maps.compute_ms = job.compute_ms;
-            });
-            self.draw_now();
-            self.version.update(|v| *v += 1);
+            self.publish_full_resolution(job.decision, job.layers, job.compute_ms);
         }
+    }
+
+    fn publish_full_resolution(&self, decision: MapOutput, layers: MapOutput, compute_ms: f64) {
+        self.maps.update_value(|maps| {
+            maps.decision = Some(decision);
+            maps.layers = Some(layers);
+            maps.resolution = FULL_RESOLUTION;
+            maps.compute_ms = compute_ms;
+        });
+        self.draw_now();
+        self.version.update(|v| *v += 1);
     }
 
     fn record_cost(&self, elapsed_ms: f64, units: f64) {
@@ -292,6 +391,7 @@ impl MapStore {
 
     fn publish_failure(&self, state: AppState, message: &str) {
         state.notice.set(Some(message.to_string()));
+        self.scheduler.update_value(|s| s.shown_inputs = None);
         self.maps.update_value(|maps| {
             maps.decision = None;
             maps.layers = None;
