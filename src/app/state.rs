@@ -256,8 +256,10 @@ impl AppState {
 
     /// Marks a gesture as going on; it ends `quiet` after the last call.
     ///
-    /// Sliders send no event when the user stops, so the end of a gesture is
-    /// the moment input has been quiet for a short while.
+    /// Sliders end their gesture on `change` or `pointerup`, but Chromium sends
+    /// neither when a pointer is released where the drag began, and the map's
+    /// arrow keys send no end event at all. So a gesture also ends once input
+    /// has been quiet for `quiet`.
     pub fn continue_gesture(&self, quiet: Duration) {
         if !self.gesture.get_untracked() {
             self.gesture.set(true);
