@@ -49,6 +49,16 @@ impl Tally {
         (self.evaluated > 0).then(|| self.hits as f64 / self.evaluated as f64)
     }
 
+    /// Returns a finished tally of `hits` among `evaluated` points sampled from `population`.
+    pub fn sample(hits: usize, evaluated: usize, population: usize) -> Tally {
+        Tally {
+            hits,
+            evaluated,
+            planned: evaluated,
+            population,
+        }
+    }
+
     pub fn is_complete(&self) -> bool {
         self.evaluated >= self.planned
     }
@@ -56,23 +66,6 @@ impl Tally {
     pub fn is_sampled(&self) -> bool {
         self.planned < self.population
     }
-}
-
-/// Formats a tally as a percentage with its counts, for example
-/// `95.3 % (143 of 150)`, or `91.0 % (182 of 200 sampled from 10000)`.
-/// Returns `None` before the first evaluation.
-pub fn format_tally(tally: &Tally) -> Option<String> {
-    let share = tally.share()?;
-    let percent = 100.0 * share;
-    let counts = if tally.is_sampled() {
-        format!(
-            "{} of {} sampled from {}",
-            tally.hits, tally.evaluated, tally.population
-        )
-    } else {
-        format!("{} of {}", tally.hits, tally.evaluated)
-    };
-    Some(format!("{percent:.1} % ({counts})"))
 }
 
 /// Returns the indices of `limit` points spread evenly over `0..population`,
@@ -87,45 +80,18 @@ pub fn evenly_spaced(population: usize, limit: usize) -> Vec<usize> {
     (0..limit).map(|i| i * population / limit).collect()
 }
 
-/// Returns `count` values from `min` to `max` spaced evenly on a log scale,
-/// both ends included.
-///
-/// # Panics
-/// If `min` is not positive, `max < min`, or `count < 2`.
-pub fn log_spaced(min: f64, max: f64, count: usize) -> Vec<f64> {
-    assert!(min > 0.0 && max >= min, "a log axis needs 0 < min ≤ max");
-    assert!(count >= 2, "a range needs at least its two ends");
-    let ratio = max / min;
-    (0..count)
-        .map(|i| {
-            if i == count - 1 {
-                max
-            } else {
-                min * ratio.powf(i as f64 / (count - 1) as f64)
-            }
-        })
-        .collect()
-}
-
-/// Where a value falls on a log axis from `min` to `max`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum AxisPlace {
-    /// On the axis, at this value.
-    On(f64),
-    /// Left of the axis: 0 (which no log axis shows) or below `min`.
-    Below,
-    /// Right of the axis: above `max`.
-    Above,
-}
-
-/// Places `value` on a log axis from `min` to `max`.
-pub fn place_on_log_axis(value: f64, min: f64, max: f64) -> AxisPlace {
-    if value < min {
-        AxisPlace::Below
-    } else if value > max {
-        AxisPlace::Above
+/// Returns how many queries of `cost_per_query` fit into `work_budget`, at
+/// least 1. Both are in the same unit, for example training points times
+/// layers per trace.
+pub fn affordable_queries(work_budget: f64, cost_per_query: f64) -> usize {
+    if cost_per_query <= 0.0 {
+        return usize::MAX;
+    }
+    let queries = (work_budget / cost_per_query).floor();
+    if queries >= usize::MAX as f64 {
+        usize::MAX
     } else {
-        AxisPlace::On(value)
+        (queries as usize).max(1)
     }
 }
 
