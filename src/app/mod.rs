@@ -7,6 +7,7 @@ mod controls;
 mod layer_strip;
 mod map_view;
 mod maps;
+mod measures_panel;
 mod state;
 
 use leptos::prelude::*;
@@ -15,6 +16,7 @@ use controls::{ClassPicker, DataPicker, KSlider, LogParam, LogSlider, ModeSwitch
 use layer_strip::LayerStrip;
 use map_view::DecisionMap;
 use maps::MapStore;
+use measures_panel::MeasuresPanel;
 use state::{AppState, StripMode};
 
 /// Installs the panic hook and the logger, then mounts the app on the page.
@@ -111,6 +113,7 @@ fn App() -> impl IntoView {
             </section>
         </main>
         <LayerStrip />
+        <MeasuresPanel />
     }
 }
 

@@ -56,6 +56,22 @@ pub fn describe_setting(raw: RawParams, suppression: Suppression) -> String {
     }
 }
 
+/// Describes the setting of a curve against β, which spans every β: for
+/// example `γ = 8.00, k = 5, additive rule`.
+pub fn describe_curve_setting(raw: RawParams, suppression: Suppression) -> String {
+    if raw.hard {
+        return format!("hard mode, k = {}", raw.k);
+    }
+    match suppression {
+        Suppression::Additive => format!(
+            "γ = {}, k = {}, additive rule",
+            format_number(raw.gamma),
+            raw.k
+        ),
+        Suppression::Multiplicative => format!("k = {}, multiplicative rule", raw.k),
+    }
+}
+
 /// Returns `count` values from `min` to `max` spaced evenly on a log scale,
 /// both ends included.
 ///
@@ -88,13 +104,18 @@ pub enum AxisPlace {
 }
 
 /// Places `value` on a log axis from `min` to `max`, with `0 < min < max`.
+///
+/// A value within a relative 1e-9 of an end counts as on the axis, because
+/// a slider's `min · (max / min)^1` can miss `max` by a rounding error.
 pub fn place_on_log_axis(value: f64, min: f64, max: f64) -> AxisPlace {
-    if value.is_nan() || value < min {
+    const ROUNDING: f64 = 1e-9;
+    if value.is_nan() || value < min * (1.0 - ROUNDING) {
         AxisPlace::Below
-    } else if value > max {
+    } else if value > max * (1.0 + ROUNDING) {
         AxisPlace::Above
     } else {
-        AxisPlace::On((value / min).ln() / (max / min).ln())
+        let fraction = (value / min).ln() / (max / min).ln();
+        AxisPlace::On(fraction.clamp(0.0, 1.0))
     }
 }
 
@@ -148,6 +169,32 @@ mod tests {
     }
 
     #[test]
+    fn describe_curve_setting_leaves_out_beta() {
+        let raw = RawParams {
+            beta: 2.0,
+            gamma: 8.0,
+            k: 3,
+            hard: false,
+        };
+        let cases = [
+            (raw, Suppression::Additive, "γ = 8.00, k = 3, additive rule"),
+            (
+                raw,
+                Suppression::Multiplicative,
+                "k = 3, multiplicative rule",
+            ),
+            (
+                RawParams { hard: true, ..raw },
+                Suppression::Multiplicative,
+                "hard mode, k = 3",
+            ),
+        ];
+        for (raw, suppression, expected) in cases {
+            assert_eq!(describe_curve_setting(raw, suppression), expected);
+        }
+    }
+
+    #[test]
     fn log_spaced_has_exact_ends_and_constant_ratio() {
         let values = log_spaced(0.003, 2500.0, 13);
         assert_eq!(values.len(), 13);
@@ -172,6 +219,9 @@ mod tests {
             (0.01, AxisPlace::On(0.0)),
             (1.0, AxisPlace::On(0.5)),
             (100.0, AxisPlace::On(1.0)),
+            (100.0 * (1.0 + 1e-12), AxisPlace::On(1.0)),
+            (0.01 * (1.0 - 1e-12), AxisPlace::On(0.0)),
+            (100.01, AxisPlace::Above),
             (1e3, AxisPlace::Above),
         ];
         for (value, expected) in cases {

@@ -494,7 +494,9 @@ impl PointMeasuresJob {
         let index = self.training_queries[self.position];
         let query = self.training.points()[index];
         let model = self.model();
-        let trace = model.trace(query).expect("a training point is a valid query");
+        let trace = model
+            .trace(query)
+            .expect("a training point is a valid query");
 
         let agrees = self.raw.hard || predicted_class(&trace.output) == self.hard_class(query);
         let reselects = find_reselection(&trace).is_some();

@@ -125,7 +125,11 @@ fn curve_job_grows_one_point_at_a_time() {
     assert_eq!(job.curve(), None, "no point is done before the first step");
     assert!(!job.step());
     assert!(!job.step());
-    assert_eq!(job.progress(), (0, 10), "two of three β values leave the point open");
+    assert_eq!(
+        job.progress(),
+        (0, 10),
+        "two of three β values leave the point open"
+    );
     assert_eq!(job.curve(), None);
     assert!(!job.step());
     assert_eq!(job.progress(), (1, 10));
@@ -147,15 +151,9 @@ fn curve_job_in_hard_mode_repeats_one_value() {
         .expect("valid parameters")
         .expect("N ≥ 2");
 
-    let mut job = LooCurveJob::new(
-        training,
-        hard(3),
-        Suppression::Additive,
-        &betas,
-        usize::MAX,
-    )
-    .expect("valid parameters")
-    .expect("N ≥ 2");
+    let mut job = LooCurveJob::new(training, hard(3), Suppression::Additive, &betas, usize::MAX)
+        .expect("valid parameters")
+        .expect("N ≥ 2");
     let mut steps = 1;
     while !job.step() {
         steps += 1;
@@ -223,7 +221,13 @@ fn curve_job_rejects_what_direct_curve_rejects() {
 #[test]
 fn curve_job_needs_two_points() {
     let training = TrainingSet::new(vec![Point2::new(0.0, 0.0)], vec![0], 1).expect("valid");
-    let job = LooCurveJob::new(training, soft(1.0, 1.0, 1), Suppression::Additive, &[1.0], 5);
+    let job = LooCurveJob::new(
+        training,
+        soft(1.0, 1.0, 1),
+        Suppression::Additive,
+        &[1.0],
+        5,
+    );
     assert!(matches!(job, Ok(None)));
 }
 
@@ -369,7 +373,9 @@ fn point_job_warns_at_small_gamma() {
     let found = measures.first_reselection.expect("γ = 0 re-selects");
     assert_eq!(found.training_index, 0);
     assert!(
-        found.warning.contains("layer 2 picks training point 0 again"),
+        found
+            .warning
+            .contains("layer 2 picks training point 0 again"),
         "warning reads: {}",
         found.warning
     );
@@ -409,7 +415,10 @@ fn point_job_with_one_training_point() {
     .expect("valid job");
     let measures = finish_points(job);
 
-    assert_eq!(measures.leave_one_out, None, "no point is left to classify with");
+    assert_eq!(
+        measures.leave_one_out, None,
+        "no point is left to classify with"
+    );
     let test = measures.test.expect("one test point");
     assert_eq!((test.hits, test.evaluated), (0, 1));
 }
@@ -474,7 +483,10 @@ fn point_job_rejects_bad_input() {
 
     assert_eq!(
         new_job(soft(1.0, 1.0, 6), vec![], vec![]),
-        Some(JobError::Params(ParamError::KOutOfRange { k: 6, points: 5 }))
+        Some(JobError::Params(ParamError::KOutOfRange {
+            k: 6,
+            points: 5
+        }))
     );
     assert_eq!(
         new_job(soft(1.0, 1.0, 2), vec![origin], vec![]),
@@ -496,7 +508,10 @@ fn point_job_rejects_bad_input() {
     assert!(
         matches!(
             invalid,
-            Some(JobError::Points(MeasureError::InvalidPoint { index: 1, .. }))
+            Some(JobError::Points(MeasureError::InvalidPoint {
+                index: 1,
+                ..
+            }))
         ),
         "got {invalid:?}"
     );
@@ -531,6 +546,10 @@ fn affordable_queries_divides_budget() {
         (1e6, 0.0, usize::MAX),
     ];
     for (budget, cost, expected) in cases {
-        assert_eq!(affordable_queries(budget, cost), expected, "{budget} / {cost}");
+        assert_eq!(
+            affordable_queries(budget, cost),
+            expected,
+            "{budget} / {cost}"
+        );
     }
 }
