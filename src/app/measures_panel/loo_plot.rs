@@ -83,7 +83,8 @@ pub fn LooPlot(curve: RwSignal<CurveView>, marker_accuracy: Signal<Option<f64>>)
     };
 
     view! {
-        <figure class="loo-plot">
+        // A div, not a figure: the layer strip's maps are the page's figures.
+        <div class="loo-plot">
             <div class="loo-canvases">
                 <canvas
                     node_ref=curve_ref
@@ -94,12 +95,12 @@ pub fn LooPlot(curve: RwSignal<CurveView>, marker_accuracy: Signal<Option<f64>>)
                 ></canvas>
                 <canvas node_ref=marker_ref class="loo-marker" aria-hidden="true"></canvas>
             </div>
-            <figcaption id="loo-caption">
+            <p class="loo-caption" id="loo-caption">
                 <span class="loo-status">{caption}</span>
                 " "
                 <span class="loo-marker-text">{marker_caption}</span>
-            </figcaption>
-        </figure>
+            </p>
+        </div>
     }
 }
 
