@@ -274,7 +274,9 @@ fn status_text(phase: Phase, setting: Option<String>) -> String {
         Phase::WaitingForGesture => {
             "Paused while you drag or slide; the measures update when you stop.".to_string()
         }
-        Phase::WaitingForMap => "Waiting for the map to finish drawing.".to_string(),
+        Phase::WaitingForMap => {
+            "Waiting until the map is finished and the input pauses.".to_string()
+        }
         Phase::Computing => format!("Computing for {setting}…"),
         Phase::Done => format!("For {setting}."),
     }

@@ -2,11 +2,13 @@
 //!
 //! A change to the scene, the split or a parameter drops the jobs it affects
 //! and marks them stale; nothing is computed in the task that handled the
-//! input. Jobs start again only when no gesture is going on and the decision
-//! map has reached full resolution, so they never compete with the maps for
-//! the frames that follow an input. Each frame then spends at most
-//! [`FRAME_BUDGET_MS`] (plus one query) on the current measures first and on
-//! the leave-one-out curve after them.
+//! input. Jobs start again only when no gesture is going on, the decision map
+//! has reached full resolution, and neither has changed for [`QUIET_MS`], so
+//! they never compete with the maps for the frames that follow an input. Each
+//! frame then spends at most [`FRAME_BUDGET_MS`] (plus one query) on the
+//! current measures first and on the leave-one-out curve after them.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 
@@ -20,6 +22,9 @@ use crate::measures::incremental::{
 /// Compute time per animation frame for the measures. The map's own job takes
 /// 10 ms per frame while it refines, but the measures wait until it is done.
 const FRAME_BUDGET_MS: f64 = 5.0;
+/// Jobs wait this long after the last input or new map, so that a lecturer
+/// who pauses briefly between two drags does not meet a busy page.
+const QUIET_MS: f64 = 250.0;
 /// β values on the leave-one-out curve.
 pub const CURVE_BETAS: usize = 24;
 /// Work allowed for the current measures, in training points × layers over
@@ -43,7 +48,8 @@ const CURVE_PUBLISH_MS: f64 = 150.0;
 pub enum Phase {
     /// A drag or slider move is going on; the measures wait for its end.
     WaitingForGesture,
-    /// The decision map is still refining; the measures wait for it.
+    /// The decision map is still refining, or input has not paused for
+    /// [`QUIET_MS`]; the measures wait.
     WaitingForMap,
     Computing,
     Done,
@@ -116,8 +122,11 @@ struct Jobs {
     curve: Option<(LooCurveJob, CurveView)>,
     points_stale: bool,
     curve_stale: bool,
+    /// A frame or a quiet-time timeout is pending.
     frame_requested: bool,
     curve_published_at: f64,
+    /// When an input or a new map last arrived, in ms from the page's time origin.
+    last_change_ms: f64,
 }
 
 /// Handle to the measures jobs and the signals that show their results.
@@ -158,6 +167,7 @@ impl MeasuresRunner {
             runner.jobs.update_value(|jobs| {
                 jobs.points = None;
                 jobs.points_stale = true;
+                jobs.last_change_ms = now_ms();
             });
             runner.request_frame(state, store);
         });
@@ -173,6 +183,7 @@ impl MeasuresRunner {
             runner.jobs.update_value(|jobs| {
                 jobs.curve = None;
                 jobs.curve_stale = true;
+                jobs.last_change_ms = now_ms();
             });
             runner.request_frame(state, store);
         });
@@ -180,6 +191,9 @@ impl MeasuresRunner {
         Effect::new(move |_| {
             state.gesture.track();
             store.version.track();
+            runner
+                .jobs
+                .update_value(|jobs| jobs.last_change_ms = now_ms());
             runner.request_frame(state, store);
         });
         runner
@@ -199,12 +213,29 @@ impl MeasuresRunner {
             self.set_phase(Phase::Done);
             return;
         }
+        if self.phase.get_untracked() == Phase::Done {
+            self.set_phase(Phase::WaitingForMap);
+        }
         let already = self.jobs.with_value(|jobs| jobs.frame_requested);
         if already {
             return;
         }
         self.jobs.update_value(|jobs| jobs.frame_requested = true);
         let runner = *self;
+        let quiet_for = now_ms() - self.jobs.with_value(|jobs| jobs.last_change_ms);
+        if quiet_for < QUIET_MS {
+            let wait = Duration::from_millis((QUIET_MS - quiet_for).ceil() as u64);
+            set_timeout(
+                move || {
+                    runner
+                        .jobs
+                        .update_value(|jobs| jobs.frame_requested = false);
+                    runner.request_frame(state, store);
+                },
+                wait,
+            );
+            return;
+        }
         request_animation_frame(move || runner.run_frame(state, store));
     }
 
