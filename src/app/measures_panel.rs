@@ -28,9 +28,13 @@ pub fn MeasuresPanel() -> impl IntoView {
     let store = expect_context::<MapStore>();
     let runner = MeasuresRunner::start(state, store);
     let points = runner.points;
+    let current = runner.points_current;
 
     // The dot on the curve: leave-one-out accuracy at the current β, once complete.
     let marker_accuracy = Signal::derive(move || {
+        if !current.get() {
+            return None;
+        }
         points.with(|view| {
             let view = view.as_ref()?;
             let tally = view.result.as_ref().ok()?.leave_one_out?;
@@ -60,7 +64,7 @@ pub fn MeasuresPanel() -> impl IntoView {
         >
             <h2>"Measures"</h2>
             <HeldOutShare />
-            <dl class="measure-list">
+            <dl class="measure-list" class:stale=move || !current.get()>
                 <dt>"Leave-one-out accuracy"</dt>
                 <dd data-measure="loo">{measure(|_, m| leave_one_out_text(m))}</dd>
                 <dd class="hint">"Each training point classified by all the others."</dd>
@@ -92,7 +96,10 @@ pub fn MeasuresPanel() -> impl IntoView {
                 })}
             </p>
             <p class="measures-status hint" aria-live="polite">
-                {move || status_text(runner.phase.get(), points.with(|view| view.as_ref().map(|v| v.setting.clone())))}
+                {move || {
+                    let setting = points.with(|view| view.as_ref().map(|view| view.setting.clone()));
+                    status_text(runner.phase.get(), current.get(), setting)
+                }}
             </p>
             <LooPlot curve=runner.curve marker_accuracy=marker_accuracy />
         </section>
@@ -268,14 +275,19 @@ fn warning_text(view: &PointsView) -> Option<String> {
     ))
 }
 
-fn status_text(phase: Phase, setting: Option<String>) -> String {
+/// Says what the runner is doing and which setting the numbers shown belong to.
+fn status_text(phase: Phase, current: bool, setting: Option<String>) -> String {
+    let shown = match &setting {
+        Some(setting) if !current => format!(" The numbers shown are for {setting}."),
+        _ => String::new(),
+    };
     let setting = setting.unwrap_or_default();
     match phase {
         Phase::WaitingForGesture => {
-            "Paused while you drag or slide; the measures update when you stop.".to_string()
+            format!("Paused while you drag or slide; the measures update when you stop.{shown}")
         }
         Phase::WaitingForMap => {
-            "Waiting until the map is finished and the input pauses.".to_string()
+            format!("Waiting until the map is finished and the input pauses.{shown}")
         }
         Phase::Computing => format!("Computing for {setting}…"),
         Phase::Done => format!("For {setting}."),

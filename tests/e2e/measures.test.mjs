@@ -254,6 +254,9 @@ test('curve appears and its marker follows beta', async () => {
   assert.equal(zero.place, 'below', 'β = 0 lies left of the log axis');
   assert.ok(zero.x < lower.x, `the β = 0 marker sits at the left edge: ${zero.x}`);
   assert.match(await page.locator('.loo-marker-text').textContent(), /β = 0 .*cannot sit on a log axis/);
+  // The class prior never picks the left-out point's class on iris (50 points per class).
+  await waitForMeasures(page, 'β = 0,');
+  assert.match(await page.locator('.loo-marker-text').textContent(), /where leave-one-out accuracy is 0\.0 %/);
   await page.close();
 });
 

@@ -135,6 +135,9 @@ pub struct MeasuresRunner {
     jobs: StoredValue<Jobs, LocalStorage>,
     scene_index: StoredValue<Vec<usize>, LocalStorage>,
     pub points: RwSignal<Option<PointsView>>,
+    /// False from a change of scene or parameters until the measures for the
+    /// new setting start: `points` then still shows the previous setting.
+    pub points_current: RwSignal<bool>,
     pub curve: RwSignal<CurveView>,
     pub phase: RwSignal<Phase>,
 }
@@ -151,6 +154,7 @@ impl MeasuresRunner {
             }),
             scene_index: StoredValue::new_local(Vec::new()),
             points: RwSignal::new(None),
+            points_current: RwSignal::new(false),
             curve: RwSignal::new(CurveView::empty((hints.beta_min, hints.beta_max))),
             phase: RwSignal::new(Phase::WaitingForMap),
         };
@@ -169,6 +173,9 @@ impl MeasuresRunner {
                 jobs.points_stale = true;
                 jobs.last_change_ms = now_ms();
             });
+            if runner.points_current.get_untracked() {
+                runner.points_current.set(false);
+            }
             runner.request_frame(state, store);
         });
         // The curve spans the β range, so β itself only moves its marker.
@@ -281,6 +288,7 @@ impl MeasuresRunner {
 
     fn start_points(&self, state: AppState) {
         self.jobs.update_value(|jobs| jobs.points_stale = false);
+        self.points_current.set(true);
         let raw = state.raw_params_untracked();
         let suppression = state.suppression.get_untracked();
         let setting = describe_setting(raw, suppression);
