@@ -106,7 +106,7 @@ pub fn MeasuresPanel() -> impl IntoView {
     }
 }
 
-/// The held-out share: a slider from 0 to 0.9 in steps of 0.05, with the value typed beside it.
+/// Shows the held-out share: a slider from 0 to 0.9 in steps of 0.05, with the value typed beside it.
 #[component]
 fn HeldOutShare() -> impl IntoView {
     let state = expect_context::<AppState>();

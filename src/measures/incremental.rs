@@ -454,7 +454,7 @@ impl PointMeasuresJob {
         self.stage == Stage::Done
     }
 
-    /// Returns the measures so far; each [`Tally`] says how far it got.
+    /// Returns the measures so far; each [`Tally`] counts the points evaluated.
     pub fn measures(&self) -> &PointMeasures {
         &self.measures
     }

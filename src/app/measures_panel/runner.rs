@@ -1,12 +1,12 @@
 //! Runs the measures jobs a few milliseconds per animation frame.
 //!
 //! A change to the scene, the split or a parameter drops the jobs it affects
-//! and marks them stale; nothing is computed in the task that handled the
-//! input. Jobs start again only when no gesture is going on, the decision map
-//! has reached full resolution, and neither has changed for [`QUIET_MS`], so
-//! they never compete with the maps for the frames that follow an input. Each
-//! frame then spends at most [`FRAME_BUDGET_MS`] (plus one query) on the
-//! current measures first and on the leave-one-out curve after them.
+//! and marks them stale. Nothing is computed in the task that handled the
+//! input. Jobs start again only when no gesture is going on and the decision
+//! map has reached full resolution, and only after [`QUIET_MS`] without input
+//! or a new map. So they never compete with the maps for the frames that
+//! follow an input. Each frame then spends at most [`FRAME_BUDGET_MS`], plus
+//! one query, on the current measures first and on the curve after them.
 
 use std::time::Duration;
 
@@ -28,22 +28,23 @@ const QUIET_MS: f64 = 250.0;
 /// β values on the leave-one-out curve.
 pub const CURVE_BETAS: usize = 24;
 /// Work allowed for the current measures, in training points × layers over
-/// all traces. The f64 reference model takes about 10 ns per unit natively;
-/// this is an estimate for the browser of 2 to 3 s of compute at most.
+/// all traces. A native release build of the f64 reference model took about
+/// 10 ns per unit on an x86 development machine. The browser is slower, so
+/// this allows an estimated 2 to 3 s of compute at most.
 const POINTS_WORK_BUDGET: f64 = 1e8;
 /// Work allowed for the curve, in the same unit as [`POINTS_WORK_BUDGET`].
 const CURVE_WORK_BUDGET: f64 = 1e8;
 /// Traces per sampled point: one leave-one-out prediction, then a soft and a
 /// hard prediction at each training and each test point.
 const TRACES_PER_POINT: f64 = 5.0;
-/// Samples never shrink below this many points, whatever the budget says.
+/// Samples never shrink below this many points, whatever the work budget allows.
 const MIN_POINT_SAMPLE: usize = 100;
 /// A curve from fewer left-out points than this is too noisy to show, so it is skipped.
 const MIN_CURVE_SAMPLE: usize = 30;
 /// The curve is shown again while it grows at most this often.
 const CURVE_PUBLISH_MS: f64 = 150.0;
 
-/// What the runner is doing, for the panel's status line and for tests.
+/// The runner's activity, shown in the panel's status line and read by tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// A drag or slider move is going on; the measures wait for its end.
@@ -91,7 +92,7 @@ pub struct CurveView {
     pub population: usize,
     pub hard: bool,
     pub setting: String,
-    /// Why no curve is computed, when none is.
+    /// The reason no curve is computed, if none is.
     pub skipped: Option<String>,
 }
 

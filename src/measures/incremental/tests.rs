@@ -64,8 +64,8 @@ fn finish_points(mut job: PointMeasuresJob) -> PointMeasures {
     job.measures().clone()
 }
 
-/// The settings each comparison runs: soft with both rules, small γ (which
-/// re-selects), β = 0, K = N and hard mode.
+/// Returns the settings each comparison runs: soft with both rules, small γ
+/// (which re-selects), β = 0, K = N and hard mode.
 fn settings(n: usize) -> Vec<(RawParams, Suppression)> {
     vec![
         (soft(3.0, 0.5, 3), Suppression::Additive),
@@ -164,7 +164,7 @@ fn curve_job_in_hard_mode_repeats_one_value() {
 }
 
 #[test]
-fn curve_job_sample_matches_leave_one_out_of_sampled_points() {
+fn curve_job_sample_matches_by_hand() {
     let mut rng = ChaCha8Rng::seed_from_u64(54);
     let training = random_training(&mut rng, 25, 3);
     let betas = [0.5, 5.0, 50.0];
@@ -201,7 +201,7 @@ fn curve_job_sample_matches_leave_one_out_of_sampled_points() {
 }
 
 #[test]
-fn curve_job_rejects_what_direct_curve_rejects() {
+fn curve_job_rejects_like_direct_curve() {
     let mut rng = ChaCha8Rng::seed_from_u64(55);
     let training = random_training(&mut rng, 3, 2);
     let cases = [
@@ -289,7 +289,8 @@ fn point_job_equals_direct_functions() {
 
             let loo = measures.leave_one_out.expect("N ≥ 2");
             assert_eq!(loo.share(), leave_one_out_accuracy(&model), "{case}");
-            assert_eq!((loo.evaluated, loo.population), (16, 16), "{case}");
+            assert_eq!(loo.evaluated, 16, "{case}");
+            assert_eq!(loo.population, 16, "{case}");
             let test = measures.test.expect("test points exist");
             assert_eq!(
                 Ok(test.share()),
@@ -312,7 +313,7 @@ fn point_job_equals_direct_functions() {
 }
 
 #[test]
-fn point_job_warning_is_first_reselecting_point() {
+fn point_job_warns_at_first_reselection() {
     let mut rng = ChaCha8Rng::seed_from_u64(58);
 
     for scene_index in 0..10 {
@@ -420,7 +421,8 @@ fn point_job_with_one_training_point() {
         "no point is left to classify with"
     );
     let test = measures.test.expect("one test point");
-    assert_eq!((test.hits, test.evaluated), (0, 1));
+    assert_eq!(test.hits, 0);
+    assert_eq!(test.evaluated, 1);
 }
 
 #[test]
@@ -446,10 +448,13 @@ fn point_job_samples_within_limits() {
     let measures = finish_points(job);
 
     let loo = measures.leave_one_out.expect("N ≥ 2");
-    assert_eq!((loo.evaluated, loo.planned, loo.population), (10, 10, 40));
+    assert_eq!(loo.evaluated, 10);
+    assert_eq!(loo.planned, 10);
+    assert_eq!(loo.population, 40);
     assert!(loo.is_sampled());
     let test = measures.test.expect("test points exist");
-    assert_eq!((test.evaluated, test.population), (12, 30));
+    assert_eq!(test.evaluated, 12);
+    assert_eq!(test.population, 30);
     assert_eq!(measures.agreement.evaluated, 24);
     assert_eq!(measures.agreement.population, 70);
 
