@@ -126,12 +126,12 @@ mod tests {
     #[test]
     fn format_tally_reads_percent_and_counts() {
         let cases = [
-            (Tally::sample(143, 150, 150), Some("95.3 % (143 of 150)")),
+            (Tally::finished(143, 150, 150), Some("95.3 % (143 of 150)")),
             (
-                Tally::sample(182, 200, 10_000),
+                Tally::finished(182, 200, 10_000),
                 Some("91.0 % (182 of 200 sampled from 10000)"),
             ),
-            (Tally::sample(0, 0, 5), None),
+            (Tally::finished(0, 0, 5), None),
         ];
         for (tally, expected) in cases {
             assert_eq!(format_tally(&tally).as_deref(), expected, "{tally:?}");

@@ -50,7 +50,7 @@ impl Tally {
     }
 
     /// Returns a finished tally of `hits` among `evaluated` points sampled from `population`.
-    pub fn sample(hits: usize, evaluated: usize, population: usize) -> Tally {
+    pub fn finished(hits: usize, evaluated: usize, population: usize) -> Tally {
         Tally {
             hits,
             evaluated,
