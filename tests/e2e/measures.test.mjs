@@ -279,3 +279,19 @@ test('large scene measures a sample', async () => {
   assert.match(await page.locator('.loo-status').textContent(), /from \d+ of the 2000 training points, evenly spaced: a sample/);
   await page.close();
 });
+
+test('curve redraws when the window resizes', async () => {
+  const { page } = await openApp(browser, server.url);
+  await waitForMeasures(page, 'k = 5');
+  const curve = page.getByRole('img', { name: 'leave-one-out accuracy against beta' });
+  const before = await curve.evaluate((canvas) => canvas.width);
+
+  await page.setViewportSize({ width: 500, height: 900 });
+  await page.waitForFunction(() => {
+    const canvas = document.querySelector('canvas.loo-curve');
+    return canvas.width === Math.round(canvas.clientWidth * window.devicePixelRatio);
+  });
+  const after = await curve.evaluate((canvas) => canvas.width);
+  assert.ok(after < before, `the drawing follows the narrower page: ${before} -> ${after}`);
+  await page.close();
+});

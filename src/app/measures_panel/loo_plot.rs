@@ -49,7 +49,15 @@ pub fn LooPlot(curve: RwSignal<CurveView>, marker_accuracy: Signal<Option<f64>>)
     let marker_ref = NodeRef::<Canvas>::new();
     let geometry = RwSignal::new(None::<PlotGeometry>);
 
+    // The canvases follow the page's width, so a resized window needs a new drawing.
+    let resizes = RwSignal::new(0_u64);
+    let listener = window_event_listener(leptos::ev::resize, move |_| {
+        resizes.update(|count| *count += 1);
+    });
+    on_cleanup(move || listener.remove());
+
     Effect::new(move |_| {
+        resizes.track();
         let Some(canvas) = curve_ref.get() else {
             return;
         };
