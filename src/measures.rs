@@ -18,6 +18,9 @@ use crate::model::{
     nearest_order, Mode, Model, ParamError, RawParams, Suppression, Trace, TrainingSet,
 };
 
+pub mod display;
+pub mod incremental;
+
 /// Share of a layer's mass above which the layer counts as picking a point.
 ///
 /// [`find_reselection`] only reports a repeated pick above this share: at

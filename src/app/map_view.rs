@@ -103,6 +103,7 @@ pub fn DecisionMap() -> impl IntoView {
         let started = now_ms();
         let drawn = heatmap_canvas.with_value(|offscreen| {
             state.scene.with_untracked(|scene| {
+                let held_out = state.held_out.get_untracked();
                 store.with_maps(|maps| {
                     let layer_view = state.enlarged_layer.get_untracked().map(|layer| {
                         (
@@ -114,6 +115,7 @@ pub fn DecisionMap() -> impl IntoView {
                     let view = MapDrawing {
                         maps,
                         scene,
+                        held_out: &held_out,
                         selected: state.selected.get_untracked(),
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
@@ -325,6 +327,8 @@ pub fn DecisionMap() -> impl IntoView {
 struct MapDrawing<'a> {
     maps: &'a Maps,
     scene: &'a Scene,
+    /// One flag per scene point: `true` when it is held out and drawn hollow.
+    held_out: &'a [bool],
     selected: Option<usize>,
     cursor: Option<Point2<f64>>,
     shading: Shading,
@@ -417,7 +421,7 @@ impl MapDrawing<'_> {
 
         let radius = (point_radius(self.scene.points.len()) * ratio) as i32;
         // The points are drawn again only when they or the plot frame changed.
-        points_layer.refresh(canvas, self.scene, &frame);
+        points_layer.refresh(canvas, self.scene, self.held_out, &frame);
         points_layer.draw_onto(canvas);
 
         if let Some(p) = self.selected.and_then(|i| self.scene.points.get(i)) {
@@ -536,8 +540,16 @@ struct PointsLayer {
 }
 
 impl PointsLayer {
-    /// Redraws the layer if the points or the plot frame changed since the last draw.
-    fn refresh(&mut self, map: &HtmlCanvasElement, scene: &Scene, frame: &PlotFrame) {
+    /// Redraws the layer if the points, the held-out flags or the plot frame
+    /// changed since the last draw. Training points are filled; held-out
+    /// points are rings in their class colour, edged in black.
+    fn refresh(
+        &mut self,
+        map: &HtmlCanvasElement,
+        scene: &Scene,
+        held_out: &[bool],
+        frame: &PlotFrame,
+    ) {
         let Some(layer) = self.canvas.as_ref() else {
             return;
         };
@@ -547,7 +559,7 @@ impl PointsLayer {
             frame.left as u32,
             frame.width as u32,
         ];
-        let key = (fingerprint(scene), geometry);
+        let key = (fingerprint(scene, held_out), geometry);
         if self.drawn == Some(key) || frame.width <= 0.0 {
             return;
         }
@@ -559,27 +571,53 @@ impl PointsLayer {
         };
         let large = scene.points.len() > LARGE_SCENE;
         let radius = point_radius(scene.points.len()) * frame.ratio;
-
-        context.set_line_width(frame.ratio.max(1.0));
-        context.set_stroke_style_str("#000");
-        // One path per class: one fill and one stroke per class, not per point.
-        for class in 0..scene.class_names.len() {
-            context.begin_path();
-            let members = scene.points.iter().zip(&scene.labels);
-            for (p, _) in members.filter(|&(_, &label)| label == class) {
-                let (x, y) = frame.to_screen(*p);
-                if large {
-                    context.rect(x - radius, y - radius, 2.0 * radius, 2.0 * radius);
-                } else {
-                    context.move_to(x + radius, y);
-                    let _ = context.arc(x, y, radius, 0.0, std::f64::consts::TAU);
-                }
+        let is_held_out = |index: usize| held_out.get(index).copied().unwrap_or(false);
+        let trace_point = |x: f64, y: f64| {
+            if large {
+                context.rect(x - radius, y - radius, 2.0 * radius, 2.0 * radius);
+            } else {
+                context.move_to(x + radius, y);
+                let _ = context.arc(x, y, radius, 0.0, std::f64::consts::TAU);
             }
-            context.set_fill_style_str(&css_hex(class_colour(class)));
+        };
+
+        // One path per class and kind: one fill or stroke per class, not per point.
+        for class in 0..scene.class_names.len() {
+            let colour = css_hex(class_colour(class));
+            let members = || {
+                scene
+                    .points
+                    .iter()
+                    .zip(&scene.labels)
+                    .enumerate()
+                    .filter(move |&(_, (_, &label))| label == class)
+            };
+
+            context.begin_path();
+            for (_, (p, _)) in members().filter(|&(index, _)| !is_held_out(index)) {
+                let (x, y) = frame.to_screen(*p);
+                trace_point(x, y);
+            }
+            context.set_fill_style_str(&colour);
             context.fill();
             if !large {
+                context.set_line_width(frame.ratio.max(1.0));
+                context.set_stroke_style_str("#000");
                 context.stroke();
             }
+
+            // Held-out points: a black ring under a narrower ring in the class colour.
+            context.begin_path();
+            for (_, (p, _)) in members().filter(|&(index, _)| is_held_out(index)) {
+                let (x, y) = frame.to_screen(*p);
+                trace_point(x, y);
+            }
+            context.set_line_width(4.0 * frame.ratio);
+            context.set_stroke_style_str("#000");
+            context.stroke();
+            context.set_line_width(2.5 * frame.ratio);
+            context.set_stroke_style_str(&colour);
+            context.stroke();
         }
         self.drawn = Some(key);
     }
@@ -592,8 +630,8 @@ impl PointsLayer {
     }
 }
 
-/// Hashes the points' coordinates and labels, to notice any edit.
-fn fingerprint(scene: &Scene) -> u64 {
+/// Hashes the points' coordinates, labels and held-out flags, to notice any edit.
+fn fingerprint(scene: &Scene, held_out: &[bool]) -> u64 {
     // FNV-1a over the bits of every coordinate and label.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut mix = |value: u64| {
@@ -606,6 +644,12 @@ fn fingerprint(scene: &Scene) -> u64 {
         mix(label as u64);
     }
     mix(scene.points.len() as u64);
+    for (index, &out) in held_out.iter().enumerate() {
+        if out {
+            mix(index as u64);
+        }
+    }
+    mix(held_out.len() as u64);
     hash
 }
 

@@ -8,6 +8,7 @@ mod formula_panel;
 mod layer_strip;
 mod map_view;
 mod maps;
+mod measures_panel;
 mod probe_panel;
 mod state;
 
@@ -20,6 +21,7 @@ use formula_panel::FormulaPanel;
 use layer_strip::{layer_title, LayerStrip};
 use map_view::DecisionMap;
 use maps::MapStore;
+use measures_panel::MeasuresPanel;
 use probe_panel::{ProbeMemo, ProbePanel};
 use state::{AppState, StripMode};
 
@@ -144,6 +146,7 @@ fn App() -> impl IntoView {
             <ProbePanel />
             <FormulaPanel />
         </div>
+        <MeasuresPanel />
     }
 }
 
