@@ -264,14 +264,13 @@ fn reselected_text(measures: &PointMeasures) -> String {
 fn warning_text(view: &PointsView) -> Option<String> {
     let measures = view.result.as_ref().ok()?;
     let found = measures.first_reselection.as_ref()?;
-    let on_map = view
+    let point = view
         .scene_index
         .get(found.training_index)
-        .map(|index| format!(" (point {} on the map)", index + 1))
-        .unwrap_or_default();
+        .map_or(found.training_index, |&index| index + 1);
     Some(format!(
-        "Re-selection at training point {}{on_map}: {}",
-        found.training_index, found.warning
+        "Re-selection at training point {point}: {}",
+        found.warning
     ))
 }
 

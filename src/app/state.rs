@@ -219,11 +219,14 @@ impl AppState {
         }
     }
 
-    /// Returns the k slider's upper end: N, capped at [`K_SLIDER_MAX`].
+    /// Returns the k slider's upper end: the number of training points (held-out
+    /// points are never neighbours), capped at [`K_SLIDER_MAX`].
     pub fn k_max(&self) -> usize {
-        self.scene
-            .with(|scene| scene.points.len())
-            .clamp(1, K_SLIDER_MAX)
+        let points = self.scene.with(|scene| scene.points.len());
+        let held_out = self
+            .held_out
+            .with(|flags| flags.iter().take(points).filter(|&&flag| flag).count());
+        (points - held_out).clamp(1, K_SLIDER_MAX)
     }
 
     /// Loads the chosen data set; an imported scene stays as it is.

@@ -11,7 +11,7 @@
 use nalgebra::Point2;
 use thiserror::Error;
 
-use super::{find_reselection, predicted_class, reselection_warning, MeasureError};
+use super::{describe_reselection_in, find_reselection, predicted_class, MeasureError};
 use crate::model::{Model, ParamError, RawParams, Suppression, TrainingSet, MAX_COORDINATE};
 
 /// A count of points where a measure holds, among the points evaluated so far.
@@ -303,7 +303,8 @@ impl SampleLimits {
 pub struct ReselectionFound {
     /// Index of the query in the training set.
     pub training_index: usize,
-    /// The text of [`reselection_warning`] at that point.
+    /// The text of [`reselection_warning`](super::reselection_warning) at that
+    /// point, with training points named as [`PointMeasuresJob::with_point_names`] sets.
     pub warning: String,
 }
 
@@ -365,9 +366,18 @@ pub struct PointMeasuresJob {
     stage: Stage,
     position: usize,
     measures: PointMeasures,
+    /// Names of the training points in the warning; `None` names them by index.
+    point_names: Option<Vec<String>>,
 }
 
 impl PointMeasuresJob {
+    /// Names training point n as `names[n]` in the re-selection warning, for
+    /// example by its number on a map. Points beyond `names` keep their index.
+    pub fn with_point_names(mut self, names: Vec<String>) -> PointMeasuresJob {
+        self.point_names = Some(names);
+        self
+    }
+
     /// Prepares the measures of the model `raw` with `suppression` on
     /// `training`, with the held-out `test_points` and their labels.
     ///
@@ -418,6 +428,7 @@ impl PointMeasuresJob {
             test_queries,
             stage: Stage::LeaveOneOut,
             position: 0,
+            point_names: None,
             measures,
         };
         job.skip_finished_stages();
@@ -501,7 +512,13 @@ impl PointMeasuresJob {
         let agrees = self.raw.hard || predicted_class(&trace.output) == self.hard_class(query);
         let reselects = find_reselection(&trace).is_some();
         let first_warning = if reselects && self.measures.first_reselection.is_none() {
-            reselection_warning(&model, query).expect("a training point is a valid query")
+            let names = self.point_names.as_deref();
+            let name = |n: usize| {
+                names
+                    .and_then(|names| names.get(n).cloned())
+                    .unwrap_or_else(|| n.to_string())
+            };
+            describe_reselection_in(&model, &trace, &name)
         } else {
             None
         };

@@ -305,15 +305,22 @@ impl MeasuresRunner {
             leave_one_out: limit,
             points: limit,
         };
+        let numbers: Vec<String> = split
+            .scene_index
+            .iter()
+            .map(|index| (index + 1).to_string())
+            .collect();
         self.scene_index.set_value(split.scene_index);
-        match PointMeasuresJob::new(
+        let job = PointMeasuresJob::new(
             split.training,
             raw,
             suppression,
             split.test_points,
             split.test_labels,
             limits,
-        ) {
+        )
+        .map(|job| job.with_point_names(numbers));
+        match job {
             Ok(job) => {
                 self.publish_points(&job, setting.clone());
                 self.jobs.update_value(|jobs| jobs.points = Some(job));

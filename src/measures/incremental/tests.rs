@@ -558,3 +558,44 @@ fn affordable_queries_divides_budget() {
         );
     }
 }
+
+#[test]
+fn point_job_names_points_in_warning() {
+    // Two tight pairs far apart. At point A layer 1 picks A itself, and with
+    // γ = 1e-3 below the gap 0.01 to B, layer 2 picks A again.
+    let points = vec![
+        Point2::new(0.0, 0.0),
+        Point2::new(0.1, 0.0),
+        Point2::new(5.0, 0.0),
+        Point2::new(5.1, 0.0),
+    ];
+    let training = TrainingSet::new(points, vec![0, 0, 1, 1], 2).expect("valid scene");
+    let raw = RawParams {
+        beta: 1e4,
+        gamma: 1e-3,
+        k: 3,
+        hard: false,
+    };
+    let names: Vec<String> = ["A", "B", "C", "D"].map(String::from).to_vec();
+    let job = PointMeasuresJob::new(
+        training.clone(),
+        raw,
+        Suppression::Additive,
+        Vec::new(),
+        Vec::new(),
+        SampleLimits::ALL,
+    )
+    .expect("valid job")
+    .with_point_names(names);
+    let measures = finish_points(job);
+
+    let found = measures
+        .first_reselection
+        .expect("γ = 1e-3 is far below the gaps, so layers re-select");
+    assert_eq!(found.training_index, 0);
+    assert!(
+        found.warning.contains("picks training point A again"),
+        "{}",
+        found.warning
+    );
+}
