@@ -14,6 +14,8 @@
 
 mod worker_pool;
 
+use std::time::Duration;
+
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
@@ -37,6 +39,10 @@ const COARSE_BUDGET_MS: f64 = 6.0;
 const FINE_BUDGET_MS: f64 = 10.0;
 /// Cost estimate before the first measurement, in ns per cell·point·layer.
 const INITIAL_NS_PER_UNIT: f64 = 15.0;
+/// A gesture whose input has paused this long gets its full-resolution maps
+/// started in the workers. A lecturer who stops a drag before releasing then
+/// sees the full map soon after the release, or already before it.
+const SPECULATE_AFTER: Duration = Duration::from_millis(60);
 
 /// The maps on screen and how they were made.
 #[derive(Default)]
@@ -75,6 +81,13 @@ struct Scheduler {
     /// The inputs of the maps on screen, at full-resolution grids whatever the
     /// resolution drawn; `None` when no map is shown.
     shown_inputs: Option<MapRequest>,
+    /// The inputs of the full-resolution job in progress, if any.
+    pending_full: Option<MapRequest>,
+    /// The inputs of the maps on screen when they are at full resolution.
+    full_inputs: Option<MapRequest>,
+    /// Counts coarse passes, so a delayed speculative start can tell whether
+    /// its inputs are still the latest.
+    coarse_serial: u64,
 }
 
 /// Handle to the maps and their scheduler; `version` changes when new maps are ready.
@@ -102,6 +115,9 @@ impl MapStore {
                 job: None,
                 ns_per_unit: INITIAL_NS_PER_UNIT,
                 shown_inputs: None,
+                pending_full: None,
+                full_inputs: None,
+                coarse_serial: 0,
             }),
             version: RwSignal::new(0),
             drawer: StoredValue::new_local(None),
@@ -207,11 +223,17 @@ impl MapStore {
         // When a gesture ends, the coarse map of its last step is on screen
         // already, so only the full resolution is due.
         let gesture = state.gesture.get_untracked();
-        let on_screen = self
-            .scheduler
-            .with_value(|s| s.shown_inputs.as_ref() == Some(&request));
+        let (on_screen, full_on_screen) = self.scheduler.with_value(|s| {
+            (
+                s.shown_inputs.as_ref() == Some(&request),
+                s.full_inputs.as_ref() == Some(&request),
+            )
+        });
         if on_screen && !gesture {
-            self.start_full_resolution(request, layers);
+            // A speculative job may have finished during the gesture already.
+            if !full_on_screen {
+                self.start_full_resolution(request, layers);
+            }
             return;
         }
 
@@ -239,16 +261,45 @@ impl MapStore {
         self.draw_now();
         self.version.update(|v| *v += 1);
         let shown = request.clone();
-        self.scheduler
-            .update_value(|s| s.shown_inputs = Some(shown));
+        let serial = self.scheduler.try_update_value(|s| {
+            s.shown_inputs = Some(shown);
+            s.full_inputs = None;
+            s.coarse_serial += 1;
+            s.coarse_serial
+        });
 
-        if !full && !gesture {
+        if full {
+            self.scheduler
+                .update_value(|s| s.full_inputs = Some(request));
+        } else if !gesture {
             self.start_full_resolution(request, layers);
+        } else if let Some(serial) = serial {
+            self.speculate(state, serial, request, layers);
         }
+    }
+
+    /// Starts the full-resolution maps in the workers if the gesture's input
+    /// stays still for [`SPECULATE_AFTER`]. The next input cancels the job,
+    /// and the end of the gesture resumes it if the inputs did not change.
+    fn speculate(&self, state: AppState, serial: u64, request: MapRequest, layers: usize) {
+        let store = *self;
+        set_timeout(
+            move || {
+                let latest = store.scheduler.with_value(|s| s.coarse_serial == serial);
+                let workers = store.pool.with_value(|pool| pool.is_some());
+                if latest && workers && state.gesture.get_untracked() {
+                    store.start_full_resolution(request, layers);
+                }
+            },
+            SPECULATE_AFTER,
+        );
     }
 
     /// Sends `request` to the map workers, or computes it in the page if none is ready.
     fn start_full_resolution(&self, request: MapRequest, layers: usize) {
+        let pending = request.clone();
+        self.scheduler
+            .update_value(|s| s.pending_full = Some(pending));
         let submitted = self.pool.try_update_value(|pool| match pool {
             Some(pool) => pool.submit(request, layers, now_ms()),
             None => Err(Box::new(request)),
@@ -370,6 +421,8 @@ impl MapStore {
     }
 
     fn publish_full_resolution(&self, decision: MapOutput, layers: MapOutput, compute_ms: f64) {
+        self.scheduler
+            .update_value(|s| s.full_inputs = s.pending_full.take());
         self.maps.update_value(|maps| {
             maps.decision = Some(decision);
             maps.layers = Some(layers);
@@ -391,7 +444,10 @@ impl MapStore {
 
     fn publish_failure(&self, state: AppState, message: &str) {
         state.notice.set(Some(message.to_string()));
-        self.scheduler.update_value(|s| s.shown_inputs = None);
+        self.scheduler.update_value(|s| {
+            s.shown_inputs = None;
+            s.full_inputs = None;
+        });
         self.maps.update_value(|maps| {
             maps.decision = None;
             maps.layers = None;
