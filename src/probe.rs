@@ -79,16 +79,14 @@ pub fn probe(
     };
     let mut layers = Vec::with_capacity(trace.layers.len());
     for layer in &trace.layers {
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by(|&a, &b| {
+        let heaviest = smallest_by(n, top, |a, b| {
             layer.activation[b]
                 .total_cmp(&layer.activation[a])
                 .then(a.cmp(&b))
         });
-        let top_points: Vec<WeightedPoint> = order
-            .iter()
-            .take(top)
-            .map(|&index| WeightedPoint {
+        let top_points: Vec<WeightedPoint> = heaviest
+            .into_iter()
+            .map(|index| WeightedPoint {
                 index,
                 class: labels[index],
                 weight: layer.activation[index],
@@ -112,14 +110,13 @@ pub fn probe(
         }
     }
 
-    let mut nearest: Vec<(usize, f64)> = trace
-        .squared_distances
-        .iter()
-        .copied()
-        .enumerate()
-        .collect();
-    nearest.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    nearest.truncate(top);
+    let distances = &trace.squared_distances;
+    let nearest: Vec<(usize, f64)> = smallest_by(n, top, |a, b| {
+        distances[a].total_cmp(&distances[b]).then(a.cmp(&b))
+    })
+    .into_iter()
+    .map(|index| (index, distances[index]))
+    .collect();
 
     let warning = describe_reselection_in(model, &trace, point_name);
     Ok(ProbeReport {
@@ -132,6 +129,28 @@ pub fn probe(
         reselected_mass: trace.reselected_mass,
         warning,
     })
+}
+
+/// Returns the `count` smallest of the indices `0..n` under `order`, sorted.
+///
+/// Selects before it sorts, so it costs O(n + count log count), not O(n log n):
+/// the probe runs at every pointer move, and imported scenes can have
+/// 10,000 points.
+fn smallest_by(
+    n: usize,
+    count: usize,
+    order: impl Fn(usize, usize) -> std::cmp::Ordering,
+) -> Vec<usize> {
+    let mut indices: Vec<usize> = (0..n).collect();
+    if count == 0 {
+        return Vec::new();
+    }
+    if count < n {
+        indices.select_nth_unstable_by(count - 1, |&a, &b| order(a, b));
+        indices.truncate(count);
+    }
+    indices.sort_by(|&a, &b| order(a, b));
+    indices
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use nalgebra::Point2;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use web_sys::{HtmlCanvasElement, KeyboardEvent, PointerEvent};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, KeyboardEvent, PointerEvent};
 
 use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba};
 use super::layer_strip::{focus_colour, paint_layer_view};
@@ -116,6 +116,7 @@ pub fn DecisionMap() -> impl IntoView {
                         maps,
                         scene,
                         held_out: &held_out,
+                        dragged: press.get_value().filter(|p| p.moved).map(|p| p.index),
                         selected: state.selected.get_untracked(),
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
@@ -329,6 +330,8 @@ struct MapDrawing<'a> {
     scene: &'a Scene,
     /// One flag per scene point: `true` when it is held out and drawn hollow.
     held_out: &'a [bool],
+    /// The point being dragged, drawn apart from the cached points layer.
+    dragged: Option<usize>,
     selected: Option<usize>,
     cursor: Option<Point2<f64>>,
     shading: Shading,
@@ -421,8 +424,11 @@ impl MapDrawing<'_> {
 
         let radius = (point_radius(self.scene.points.len()) * ratio) as i32;
         // The points are drawn again only when they or the plot frame changed.
-        points_layer.refresh(canvas, self.scene, self.held_out, &frame);
+        points_layer.refresh(canvas, self.scene, self.held_out, &frame, self.dragged);
         points_layer.draw_onto(canvas);
+        if let (Some(index), Some(context)) = (self.dragged, context_2d(canvas)) {
+            paint_points(&context, self.scene, self.held_out, &frame, |i| i == index);
+        }
 
         if let Some(p) = self.selected.and_then(|i| self.scene.points.get(i)) {
             let ring = BLACK.stroke_width((2.5 * ratio) as u32);
@@ -542,13 +548,16 @@ struct PointsLayer {
 impl PointsLayer {
     /// Redraws the layer if the points, the held-out flags or the plot frame
     /// changed since the last draw. Training points are filled; held-out
-    /// points are rings in their class colour, edged in black.
+    /// Redraws the layer if the points or the plot frame changed since the
+    /// last draw. Point `skip` (the one being dragged) is left out, so a drag
+    /// step does not redraw every other point.
     fn refresh(
         &mut self,
         map: &HtmlCanvasElement,
         scene: &Scene,
         held_out: &[bool],
         frame: &PlotFrame,
+        skip: Option<usize>,
     ) {
         let Some(layer) = self.canvas.as_ref() else {
             return;
@@ -559,7 +568,7 @@ impl PointsLayer {
             frame.left as u32,
             frame.width as u32,
         ];
-        let key = (fingerprint(scene, held_out), geometry);
+        let key = (fingerprint(scene, held_out, skip), geometry);
         if self.drawn == Some(key) || frame.width <= 0.0 {
             return;
         }
@@ -569,56 +578,9 @@ impl PointsLayer {
         let Some(context) = context_2d(layer) else {
             return;
         };
-        let large = scene.points.len() > LARGE_SCENE;
-        let radius = point_radius(scene.points.len()) * frame.ratio;
-        let is_held_out = |index: usize| held_out.get(index).copied().unwrap_or(false);
-        let trace_point = |x: f64, y: f64| {
-            if large {
-                context.rect(x - radius, y - radius, 2.0 * radius, 2.0 * radius);
-            } else {
-                context.move_to(x + radius, y);
-                let _ = context.arc(x, y, radius, 0.0, std::f64::consts::TAU);
-            }
-        };
-
-        // One path per class and kind: one fill or stroke per class, not per point.
-        for class in 0..scene.class_names.len() {
-            let colour = css_hex(class_colour(class));
-            let members = || {
-                scene
-                    .points
-                    .iter()
-                    .zip(&scene.labels)
-                    .enumerate()
-                    .filter(move |&(_, (_, &label))| label == class)
-            };
-
-            context.begin_path();
-            for (_, (p, _)) in members().filter(|&(index, _)| !is_held_out(index)) {
-                let (x, y) = frame.to_screen(*p);
-                trace_point(x, y);
-            }
-            context.set_fill_style_str(&colour);
-            context.fill();
-            if !large {
-                context.set_line_width(frame.ratio.max(1.0));
-                context.set_stroke_style_str("#000");
-                context.stroke();
-            }
-
-            // Held-out points: a black ring under a narrower ring in the class colour.
-            context.begin_path();
-            for (_, (p, _)) in members().filter(|&(index, _)| is_held_out(index)) {
-                let (x, y) = frame.to_screen(*p);
-                trace_point(x, y);
-            }
-            context.set_line_width(4.0 * frame.ratio);
-            context.set_stroke_style_str("#000");
-            context.stroke();
-            context.set_line_width(2.5 * frame.ratio);
-            context.set_stroke_style_str(&colour);
-            context.stroke();
-        }
+        paint_points(&context, scene, held_out, frame, |index| {
+            Some(index) != skip
+        });
         self.drawn = Some(key);
     }
 
@@ -630,19 +592,83 @@ impl PointsLayer {
     }
 }
 
-/// Hashes the points' coordinates, labels and held-out flags, to notice any edit.
-fn fingerprint(scene: &Scene, held_out: &[bool]) -> u64 {
+/// Draws the points that `include` accepts onto `context`, in one path per
+/// class and kind: one fill or stroke per class, not per point.
+fn paint_points(
+    context: &CanvasRenderingContext2d,
+    scene: &Scene,
+    held_out: &[bool],
+    frame: &PlotFrame,
+    include: impl Fn(usize) -> bool,
+) {
+    let large = scene.points.len() > LARGE_SCENE;
+    let radius = point_radius(scene.points.len()) * frame.ratio;
+    let is_held_out = |index: usize| held_out.get(index).copied().unwrap_or(false);
+    let trace_point = |x: f64, y: f64| {
+        if large {
+            context.rect(x - radius, y - radius, 2.0 * radius, 2.0 * radius);
+        } else {
+            context.move_to(x + radius, y);
+            let _ = context.arc(x, y, radius, 0.0, std::f64::consts::TAU);
+        }
+    };
+
+    for class in 0..scene.class_names.len() {
+        let colour = css_hex(class_colour(class));
+        let members = || {
+            scene
+                .points
+                .iter()
+                .zip(&scene.labels)
+                .enumerate()
+                .filter(|&(index, (_, &label))| label == class && include(index))
+        };
+
+        context.begin_path();
+        for (_, (p, _)) in members().filter(|&(index, _)| !is_held_out(index)) {
+            let (x, y) = frame.to_screen(*p);
+            trace_point(x, y);
+        }
+        context.set_fill_style_str(&colour);
+        context.fill();
+        if !large {
+            context.set_line_width(frame.ratio.max(1.0));
+            context.set_stroke_style_str("#000");
+            context.stroke();
+        }
+
+        // Held-out points: a black ring under a narrower ring in the class colour.
+        context.begin_path();
+        for (_, (p, _)) in members().filter(|&(index, _)| is_held_out(index)) {
+            let (x, y) = frame.to_screen(*p);
+            trace_point(x, y);
+        }
+        context.set_line_width(4.0 * frame.ratio);
+        context.set_stroke_style_str("#000");
+        context.stroke();
+        context.set_line_width(2.5 * frame.ratio);
+        context.set_stroke_style_str(&colour);
+        context.stroke();
+    }
+}
+
+/// Hashes the points' coordinates, labels and held-out flags, to notice any
+/// edit; point `skip` counts by its index only, so moving it changes nothing.
+fn fingerprint(scene: &Scene, held_out: &[bool], skip: Option<usize>) -> u64 {
     // FNV-1a over the bits of every coordinate and label.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut mix = |value: u64| {
         hash ^= value;
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     };
-    for (p, &label) in scene.points.iter().zip(&scene.labels) {
-        mix(p.x.to_bits());
-        mix(p.y.to_bits());
+    for (index, (p, &label)) in scene.points.iter().zip(&scene.labels).enumerate() {
+        if Some(index) != skip {
+            mix(p.x.to_bits());
+            mix(p.y.to_bits());
+        }
         mix(label as u64);
     }
+    mix(skip.map_or(u64::MAX, |index| index as u64));
     mix(scene.points.len() as u64);
     for (index, &out) in held_out.iter().enumerate() {
         if out {

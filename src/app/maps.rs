@@ -30,7 +30,7 @@ pub const FULL_RESOLUTION: usize = 200;
 /// Cells per side of each layer map at full resolution.
 pub const LAYER_RESOLUTION: usize = 64;
 /// Coarse maps never go below this many cells per side.
-const COARSE_MIN: usize = 24;
+const COARSE_MIN: usize = 16;
 /// Compute time for the coarse pass that follows an input. With drawing and
 /// the layer strip it stays within one 16 ms frame.
 const COARSE_BUDGET_MS: f64 = 6.0;
