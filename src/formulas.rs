@@ -275,7 +275,8 @@ fn output_values(report: &ProbeReport, settings: Settings, class_names: &[String
     let winner = class_names
         .get(report.predicted)
         .map_or_else(|| format!("class {}", report.predicted + 1), Clone::clone);
-    values.push(inline(&mrow(&[mtext("predicted: "), mtext(&winner)])));
+    // A no-break space, because MathML renderers trim the edges of text runs.
+    values.push(inline(&mtext(&format!("predicted:\u{a0}{winner}"))));
     values
 }
 
