@@ -57,7 +57,8 @@ pub struct ProbeReport {
 }
 
 /// Traces `model` at `query` and keeps the `top` heaviest points of each layer
-/// and the `top` nearest points; the warning names training point n as `point_name(n)`.
+/// and the `top` nearest points. The warning names training point n as
+/// `point_name(n)`.
 ///
 /// # Errors
 /// When `query` is not a valid point (not finite, or beyond the coordinate range).
