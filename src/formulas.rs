@@ -233,9 +233,15 @@ fn output_formula() -> String {
     ])
 }
 
+/// Returns `d_n` of each layer's heaviest point, each point once, in layer order.
 fn nearest_values(report: &ProbeReport, point_name: &dyn Fn(usize) -> String) -> Vec<String> {
-    report
-        .nearest
+    let mut shown: Vec<(usize, f64)> = Vec::new();
+    for top in report.layers.iter().filter_map(|layer| layer.top.first()) {
+        if shown.iter().all(|&(index, _)| index != top.index) {
+            shown.push((top.index, top.squared_distance));
+        }
+    }
+    shown
         .iter()
         .map(|&(index, distance)| {
             inline(&mrow(&[

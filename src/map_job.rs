@@ -483,6 +483,32 @@ mod tests {
         (decision, layer_maps)
     }
 
+    /// Asserts that two maps have the same shape and values within 1e-6.
+    ///
+    /// The fast engine carries its pruning margin from one evaluation to the
+    /// next, so a part computed in a fresh engine may keep or leave out
+    /// points whose weight is below e^-18.5 where the whole map did the
+    /// opposite. That moves values in their last f32 digits only.
+    fn assert_maps_close(got: &MapOutput, expected: &MapOutput, what: &str) {
+        assert_eq!(got.grid, expected.grid, "{what}: grid");
+        assert_eq!(got.classes, expected.classes, "{what}: classes");
+        assert_eq!(got.layers, expected.layers, "{what}: layers");
+        assert_eq!(got.focus, expected.focus, "{what}: focus");
+        for (name, a, b) in [
+            ("output", &got.output, &expected.output),
+            ("layer votes", &got.layer_votes, &expected.layer_votes),
+            ("activations", &got.activations, &expected.activations),
+        ] {
+            assert_eq!(a.len(), b.len(), "{what}: {name} length");
+            let largest = a
+                .iter()
+                .zip(b.iter())
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0_f32, f32::max);
+            assert!(largest <= 1e-6, "{what}: {name} differ by {largest:e}");
+        }
+    }
+
     /// Computes every share in a fresh engine and puts the blocks together.
     fn assembled_maps(request: &MapRequest, parts: usize) -> (MapOutput, MapOutput) {
         let layers = request.model().unwrap().params().layers();
@@ -545,8 +571,9 @@ mod tests {
             let whole = whole_maps(&request);
             for parts in [1, 2, 3, 4] {
                 let assembled = assembled_maps(&request, parts);
-                assert_eq!(assembled.0, whole.0, "decision, {parts} parts, {focus:?}");
-                assert_eq!(assembled.1, whole.1, "layers, {parts} parts, {focus:?}");
+                let case = format!("{parts} parts, {focus:?}");
+                assert_maps_close(&assembled.0, &whole.0, &format!("decision, {case}"));
+                assert_maps_close(&assembled.1, &whole.1, &format!("layers, {case}"));
             }
         }
     }

@@ -358,7 +358,8 @@ fn additive_cause(trace: &Trace, reselection: Reselection, beta: f64, gamma: f64
     if gap > 0.0 {
         format!(
             "{too_small}. At large β a layer moves on only when γ exceeds the gap in squared \
-             distance {which}, here {gap:.3}; raise γ above it or lower K"
+             distance {which}, here {}; raise γ above it or lower K",
+            significant(gap)
         )
     } else {
         format!("{too_small}; raise γ or lower K")

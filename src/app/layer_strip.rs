@@ -184,7 +184,11 @@ fn LayerMap(
                 on:click=move |_| {
                     state.enlarged_layer.update(|open| {
                         *open = if *open == Some(layer) { None } else { Some(layer) };
-                    })
+                    });
+                    // The large map replaces the decision map at the top of the page.
+                    if let Some(frame) = document().query_selector(".map-frame").ok().flatten() {
+                        frame.scroll_into_view();
+                    }
                 }
             >
                 <canvas node_ref=canvas_ref role="img" aria-label=title></canvas>

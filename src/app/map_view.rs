@@ -296,6 +296,7 @@ pub fn DecisionMap() -> impl IntoView {
             "Escape" => {
                 state.selected.set(None);
                 set_cursor.set(None);
+                state.enlarged_layer.set(None);
                 true
             }
             _ => false,

@@ -13,6 +13,7 @@ mod probe_panel;
 mod state;
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use controls::{
     ClassPicker, DataPicker, KSlider, LogParam, LogSlider, ModeSwitches, SuppressionSwitch,
@@ -97,7 +98,7 @@ fn App() -> impl IntoView {
                         view! {
                             <p class="enlarged-banner" role="status">
                                 {format!("Showing layer map {title}. ")}
-                                <button type="button" on:click=move |_| state.enlarged_layer.set(None)>
+                                <button type="button" on:click=move |_| close_enlarged(state)>
                                     "Back to the decision map"
                                 </button>
                             </p>
@@ -147,6 +148,20 @@ fn App() -> impl IntoView {
             <FormulaPanel />
         </div>
         <MeasuresPanel />
+    }
+}
+
+/// Closes the large layer map and returns keyboard focus to the decision map.
+fn close_enlarged(state: AppState) {
+    state.enlarged_layer.set(None);
+    if let Some(map) = document()
+        .query_selector("canvas.decision-map")
+        .ok()
+        .flatten()
+    {
+        if let Ok(map) = map.dyn_into::<web_sys::HtmlElement>() {
+            let _ = map.focus();
+        }
     }
 }
 

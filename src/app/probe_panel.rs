@@ -179,7 +179,7 @@ fn report_view(data: &ProbeData, class_names: &[String]) -> impl IntoView {
         .output
         .iter()
         .enumerate()
-        .map(|(class, &p)| format!("{} {}", class_name(class), number(p)))
+        .map(|(class, &p)| format!("{} {}", class_name(class), share(p)))
         .collect::<Vec<_>>()
         .join(", ");
     let query = report.query;
@@ -206,7 +206,24 @@ fn report_view(data: &ProbeData, class_names: &[String]) -> impl IntoView {
             <tbody>{rows}</tbody>
         </table>
         <p class="hint">{reselected}</p>
-        {report.warning.clone().map(|warning| view! { <p class="warning" role="status">{warning}</p> })}
+        {report.warning.as_deref().map(|warning| {
+            view! { <p class="warning" role="status">{capitalised(warning)}</p> }
+        })}
+    }
+}
+
+/// Formats a class probability with four decimals, as "0.9999" or "0.0000",
+/// so the probe's class shares read alike whatever their size.
+fn share(p: f64) -> String {
+    format!("{p:.4}")
+}
+
+/// Returns `text` with its first letter in upper case, for a message shown as a sentence.
+fn capitalised(text: &str) -> String {
+    let mut letters = text.chars();
+    match letters.next() {
+        Some(first) => first.to_uppercase().chain(letters).collect(),
+        None => String::new(),
     }
 }
 
@@ -229,7 +246,7 @@ fn stacked_bar(shares: &[f64], name: String, class_names: &[String]) -> impl Int
         .enumerate()
         .map(|(class, &p)| {
             let class = class_names.get(class).map_or("?", String::as_str);
-            format!("{class} {}", number(p))
+            format!("{class} {}", share(p))
         })
         .collect::<Vec<_>>()
         .join(", ");

@@ -482,7 +482,7 @@ fn warning_appears_when_gamma_below_gap() {
         "layer 2 picks training point 0 again",
         "after layer 1 picked it",
         "γ = 0.99 is too small for β = 1000000",
-        "here 1.000",
+        "here 1;",
     ] {
         assert!(
             warning.contains(expected),
@@ -539,7 +539,7 @@ fn warning_names_the_layer_that_picks_again() {
     for expected in [
         "layer 3 picks training point 0 again",
         "after layer 1 picked it",
-        "here 3.000",
+        "here 3;",
     ] {
         assert!(
             warning.contains(expected),

@@ -297,7 +297,9 @@ fn curve_caption(view: &CurveView) -> String {
     };
     if view.is_complete() {
         format!(
-            "Leave-one-out accuracy at {range}, for {}, each point classified by the others; from {points}.{flat}",
+            "Leave-one-out accuracy at {range}, for {}, each point classified by the others; from {points}.{flat} \
+             At small β every layer is nearly uniform, so ŷ is close to the class shares of the other points, \
+             and leaving a point out makes its own class rarer there: the curve can fall to 0 %.",
             view.setting
         )
     } else {
