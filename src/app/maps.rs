@@ -33,10 +33,12 @@ pub const LAYER_RESOLUTION: usize = 64;
 const COARSE_MIN: usize = 16;
 /// Compute time for the coarse pass that follows an input. With drawing and
 /// the layer strip it stays within one 16 ms frame.
-const COARSE_BUDGET_MS: f64 = 6.0;
+const COARSE_BUDGET_MS: f64 = 5.0;
 /// Compute time per frame for the full-resolution job, leaving the rest of
 /// the frame to the browser.
 const FINE_BUDGET_MS: f64 = 10.0;
+/// Passes shorter than this do not update the cost estimate.
+const MIN_TIMED_PASS_MS: f64 = 0.3;
 /// Cost estimate before the first measurement, in ns per cell·point·layer.
 const INITIAL_NS_PER_UNIT: f64 = 15.0;
 /// A gesture whose input has paused this long gets its full-resolution maps
@@ -434,8 +436,11 @@ impl MapStore {
     }
 
     fn record_cost(&self, elapsed_ms: f64, units: f64) {
-        // Very short passes measure the timer's resolution more than the work.
-        if elapsed_ms >= 1.0 {
+        // Chromium rounds performance.now() to 0.1 ms on pages that are not
+        // cross-origin isolated, so shorter passes measure the rounding more
+        // than the work. A cheap scene whose passes all stay shorter keeps
+        // the first, cautious estimate, and with it a needlessly coarse map.
+        if elapsed_ms >= MIN_TIMED_PASS_MS {
             let measured = elapsed_ms * 1e6 / units;
             self.scheduler
                 .update_value(|s| s.ns_per_unit = 0.5 * s.ns_per_unit + 0.5 * measured);

@@ -1,13 +1,15 @@
 // Browser benchmark of the release build: input-to-pixels time for β slider
 // steps and a point drag, the time for the full-resolution map to settle
 // after each kind of gesture ends, and the longest main-thread task.
-//   node tests/e2e/bench.mjs [--scene iris|lecture|large]
+//   node tests/e2e/bench.mjs [--scene iris|lecture|large] [--gamma VALUE]
 // The lecture scene is 300 blobs points in 4 classes with k = 10; the large
 // scene imports 10,000 uniform points in 4 classes (a fixed pseudo-random
 // sequence) and sets k = 10.
 import { launchChromium, mapState, openApp, plotArea, serveDist, toPage, waitForSettledMap } from './harness.mjs';
 
 const sceneName = process.argv.includes('--scene') ? process.argv[process.argv.indexOf('--scene') + 1] : 'iris';
+// An optional γ typed into the app after the scene loads; the app's default otherwise.
+const gammaText = process.argv.includes('--gamma') ? process.argv[process.argv.indexOf('--gamma') + 1] : null;
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -161,9 +163,17 @@ try {
       slider.dispatchEvent(new Event('change', { bubbles: true }));
     });
   }
+  if (gammaText !== null) {
+    const gamma = page.getByRole('textbox', { name: 'gamma value' });
+    await gamma.fill(gammaText);
+    await gamma.press('Enter');
+  }
   await waitForSettledMap(page, -1);
   const state = await mapState(page);
-  console.log(`scene ${sceneName}: ${state.points} points, k = ${await page.getByRole('slider', { name: 'k' }).inputValue()}`);
+  const beta = await page.getByRole('textbox', { name: 'beta value' }).inputValue();
+  const gamma = await page.getByRole('textbox', { name: 'gamma value' }).inputValue();
+  const k = await page.getByRole('slider', { name: 'k' }).inputValue();
+  console.log(`scene ${sceneName}: ${state.points} points, k = ${k}, starting at β = ${beta}, γ = ${gamma}`);
 
   await page.evaluate(() => {
     window.longTasks = [];
