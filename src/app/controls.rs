@@ -269,12 +269,15 @@ pub fn SuppressionSwitch() -> impl IntoView {
 #[component]
 pub fn ClassPicker() -> impl IntoView {
     let state = expect_context::<AppState>();
-    let classes = move || state.scene.with(|scene| scene.class_names.clone());
+    // A memo, so a drag step (which changes the scene but not its classes)
+    // does not rebuild the radio buttons.
+    let classes = Memo::new(move |_| state.scene.with(|scene| scene.class_names.clone()));
     view! {
         <fieldset class="control class-picker">
             <legend>"New points are"</legend>
             {move || {
-                classes()
+                classes
+                    .get()
                     .into_iter()
                     .enumerate()
                     .map(|(index, name)| {
@@ -302,6 +305,7 @@ pub fn ClassPicker() -> impl IntoView {
 #[component]
 pub fn DataPicker() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let source = Memo::new(move |_| state.scene.with(|scene| scene.source.clone()));
     let synthetic = move || state.data_choice.get().is_synthetic();
     let spec = state.synthetic_spec;
     let set_spec = move |change: &dyn Fn(&mut SyntheticSpec)| {
@@ -339,7 +343,7 @@ pub fn DataPicker() -> impl IntoView {
                     <option value="imported" disabled=true>"Imported CSV"</option>
                 </select>
             </label>
-            <p class="hint source">{move || state.scene.with(|scene| scene.source.clone())}</p>
+            <p class="hint source">{move || source.get()}</p>
             <div class="synthetic" class:hidden=move || !synthetic()>
                 <label>
                     "Seed "

@@ -11,15 +11,21 @@ pub fn FormulaPanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let memo = expect_context::<ProbeMemo>();
 
+    let class_names = Memo::new(move |_| state.scene.with(|scene| scene.class_names.clone()));
+    // β, γ and k appear only in the probe's values, so they are read when the
+    // probe's data arrives rather than tracked: during a gesture the probe's
+    // data comes at a limited rate, and rebuilding MathML at every slider
+    // step would come out of the frame. Hard mode and the rule change the
+    // equations themselves, so they are tracked.
     let list = move || {
         let settings = Settings {
-            beta: state.beta.get(),
-            gamma: state.gamma.get(),
-            layers: state.k.get(),
+            beta: state.beta.get_untracked(),
+            gamma: state.gamma.get_untracked(),
+            layers: state.k.get_untracked(),
             hard: state.hard.get(),
             suppression: state.suppression.get(),
         };
-        let class_names = state.scene.with(|scene| scene.class_names.clone());
+        let class_names = class_names.get();
         memo.shown.with(|data| {
             let report = data.as_ref().map(|d| &d.report);
             let name = |n: usize| {

@@ -97,10 +97,10 @@ impl ProbeMemo {
 pub fn ProbePanel() -> impl IntoView {
     let state = expect_context::<AppState>();
     let memo = expect_context::<ProbeMemo>();
-    let class_names = move || state.scene.with(|scene| scene.class_names.clone());
+    let class_names = Memo::new(move |_| state.scene.with(|scene| scene.class_names.clone()));
 
     let body = move || {
-        let names = class_names();
+        let names = class_names.get();
         memo.shown.with(|data| match data {
             None => view! {
                 <p class="hint">
