@@ -134,7 +134,7 @@ pub fn LogSlider(
                 class="typed-value"
                 aria-label=value_name
                 aria-describedby=error_id.clone()
-                prop:value=move || format_value(value.get())
+                prop:value=move || typed_text(param, value.get(), state)
                 prop:disabled=disabled
                 on:change=on_type
             />
@@ -235,6 +235,18 @@ pub fn ModeSwitches() -> impl IntoView {
                 " Winning class only"
             </label>
         </div>
+    }
+}
+
+/// Returns the text of a slider's value box: the value, "∞" in hard mode, and
+/// "unused" for γ under the multiplicative rule.
+fn typed_text(param: LogParam, value: f64, state: AppState) -> String {
+    if state.hard.get() {
+        "∞".to_string()
+    } else if param == LogParam::Gamma && state.suppression.get() == Suppression::Multiplicative {
+        "unused".to_string()
+    } else {
+        format_value(value)
     }
 }
 

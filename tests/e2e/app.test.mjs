@@ -220,7 +220,13 @@ test('hard mode disables beta and gamma and changes the map', async () => {
 
   assert.ok(await page.getByRole('slider', { name: 'beta' }).isDisabled());
   assert.ok(await page.getByRole('slider', { name: 'gamma' }).isDisabled());
+  assert.equal(await page.getByRole('textbox', { name: 'beta value' }).inputValue(), '∞');
+  assert.equal(await page.getByRole('textbox', { name: 'gamma value' }).inputValue(), '∞');
   assert.notEqual(await plotDigest(page), before);
+
+  // Leaving hard mode shows the soft values again.
+  await page.getByRole('checkbox', { name: /Hard mode/ }).uncheck();
+  assert.notEqual(await page.getByRole('textbox', { name: 'beta value' }).inputValue(), '∞');
   await page.close();
 });
 

@@ -197,5 +197,6 @@ test('suppression rule switch changes maps', async () => {
   await waitForSettledMap(page, version);
   assert.notEqual(await plotDigest(page), additive, 'the rule changes the map');
   assert.equal(await gammaSlider.isDisabled(), true, 'the multiplicative rule has no γ');
+  assert.equal(await page.getByRole('textbox', { name: 'gamma value' }).inputValue(), 'unused');
   await page.close();
 });
