@@ -13,9 +13,9 @@ pub fn FormulaPanel() -> impl IntoView {
 
     let class_names = Memo::new(move |_| state.scene.with(|scene| scene.class_names.clone()));
     // β, γ and k appear only in the probe's values, so they are read when the
-    // probe's data arrives rather than tracked: during a gesture the probe's
-    // data comes at a limited rate, and rebuilding MathML at every slider
-    // step would come out of the frame. Hard mode and the rule change the
+    // probe's data arrives rather than tracked. During a gesture that data
+    // comes at a limited rate, and rebuilding MathML at every slider step
+    // would come out of the frame. Hard mode and the rule change the
     // equations themselves, so they are tracked.
     let list = move || {
         let settings = Settings {

@@ -131,7 +131,7 @@ pub fn ProbePanel() -> impl IntoView {
     }
 }
 
-/// The panel's content for one report.
+/// Builds the panel's content for one report.
 fn report_view(data: &ProbeData, class_names: &[String]) -> impl IntoView {
     let report = &data.report;
     let layers = report.layers.len();
@@ -227,7 +227,7 @@ fn capitalised(text: &str) -> String {
     }
 }
 
-/// A horizontal bar whose width is `weight` of the cell, in `colour`, with a label.
+/// Draws a horizontal bar whose width is `weight` of the cell, in `colour`, with a label.
 fn weight_bar(weight: f64, colour: [u8; 3], label: String) -> impl IntoView {
     let width = format!("{:.1}%", (weight * 100.0).clamp(0.0, 100.0));
     let title = label.clone();
@@ -239,7 +239,7 @@ fn weight_bar(weight: f64, colour: [u8; 3], label: String) -> impl IntoView {
     }
 }
 
-/// A bar split into class shares, labelled for screen readers.
+/// Draws a bar split into class shares, labelled for screen readers.
 fn stacked_bar(shares: &[f64], name: String, class_names: &[String]) -> impl IntoView {
     let text = shares
         .iter()

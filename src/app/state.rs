@@ -41,7 +41,7 @@ impl DataChoice {
     }
 }
 
-/// What the small map of each layer shows.
+/// The content of each layer's small map.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum StripMode {
     /// The layer's own vote `Y^T h^k`.
@@ -125,7 +125,7 @@ pub struct AppState {
     pub synthetic_spec: RwSignal<SyntheticSpec>,
     /// A message for the lecturer about the last action that failed, if any.
     pub notice: RwSignal<Option<String>>,
-    /// How later layers keep away from points earlier layers picked.
+    /// The rule by which later layers keep away from points earlier layers picked.
     pub suppression: RwSignal<Suppression>,
     /// Share of the points held out as test points, in `[0, 0.9]`.
     pub held_out_share: RwSignal<f64>,
