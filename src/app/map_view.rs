@@ -116,7 +116,7 @@ pub fn DecisionMap() -> impl IntoView {
                         maps,
                         scene,
                         held_out: &held_out,
-                        dragged: press.get_value().filter(|p| p.moved).map(|p| p.index),
+                        dragged: press.get_value().map(|p| p.index),
                         selected: state.selected.get_untracked(),
                         cursor: cursor.get_untracked(),
                         shading: shading.get_untracked(),
@@ -212,6 +212,9 @@ pub fn DecisionMap() -> impl IntoView {
             moved: false,
             serial,
         }));
+        // Draw the points layer without the pressed point now, so the first
+        // step of a drag does not pay for redrawing every other point.
+        draw();
 
         let touch_like = event.pointer_type() != "mouse";
         if touch_like && hit.is_some() {

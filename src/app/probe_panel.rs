@@ -35,7 +35,7 @@ impl ProbeData {
 /// How often the panels follow the probe during a drag or slider gesture.
 /// Rebuilding them means new DOM and MathML layout, which would otherwise
 /// come out of every frame of the gesture.
-const PANEL_INTERVAL_DURING_GESTURE: Duration = Duration::from_millis(120);
+const PANEL_INTERVAL_DURING_GESTURE: Duration = Duration::from_millis(250);
 
 /// The probe's data in two copies. `live` is recomputed when the query, the
 /// scene or a parameter changes, and the map draws its lines from it.
