@@ -456,15 +456,18 @@ fn predict_at(
 /// Returns the N training sets that each leave out one point, in index order.
 fn leave_one_out_sets(training: &TrainingSet) -> Vec<TrainingSet> {
     (0..training.len())
-        .map(|left_out| {
-            let mut points = training.points().to_vec();
-            let mut labels = training.labels().to_vec();
-            points.remove(left_out);
-            labels.remove(left_out);
-            TrainingSet::new(points, labels, training.classes())
-                .expect("a subset of a checked training set with N ≥ 2 is valid and not empty")
-        })
+        .map(|left_out| leave_out(training, left_out))
         .collect()
+}
+
+/// Returns the training set without point `left_out`.
+fn leave_out(training: &TrainingSet, left_out: usize) -> TrainingSet {
+    let mut points = training.points().to_vec();
+    let mut labels = training.labels().to_vec();
+    points.remove(left_out);
+    labels.remove(left_out);
+    TrainingSet::new(points, labels, training.classes())
+        .expect("a subset of a checked training set with N ≥ 2 is valid and not empty")
 }
 
 /// Classifies point n of `training` with the model on `reduced_sets[n]`.

@@ -11,6 +11,7 @@ use crate::data::palette::{class_colour, css_hex};
 use crate::data::real::RealDataset;
 use crate::data::synthetic::{SyntheticKind, SyntheticSpec};
 use crate::data::table::{read_header, Columns};
+use crate::measures::display::format_number;
 use crate::model::{Params, RawParams, Suppression};
 
 /// Steps of a logarithmic slider; step 0 is exactly 0.
@@ -34,18 +35,6 @@ fn value_to_step(value: f64, (min, max): (f64, f64)) -> u32 {
     }
     let t = (value / min).ln() / (max / min).ln();
     1 + (t.clamp(0.0, 1.0) * (LOG_STEPS - 1) as f64).round() as u32
-}
-
-/// Formats a slider value with three significant digits.
-fn format_value(value: f64) -> String {
-    if value == 0.0 {
-        "0".to_string()
-    } else if (0.01..10_000.0).contains(&value.abs()) {
-        let decimals = (2 - value.abs().log10().floor() as i32).max(0) as usize;
-        format!("{value:.decimals$}")
-    } else {
-        format!("{value:.2e}")
-    }
 }
 
 /// The parameter a [`LogSlider`] edits.
@@ -120,7 +109,7 @@ pub fn LogSlider(
                     max=LOG_STEPS
                     step="1"
                     aria-label=name
-                    aria-valuetext=move || format_value(value.get())
+                    aria-valuetext=move || format_number(value.get())
                     prop:value=move || value_to_step(value.get(), range.get()).to_string()
                     prop:disabled=disabled
                     on:input=on_slide
@@ -246,7 +235,7 @@ fn typed_text(param: LogParam, value: f64, state: AppState) -> String {
     } else if param == LogParam::Gamma && state.suppression.get() == Suppression::Multiplicative {
         "unused".to_string()
     } else {
-        format_value(value)
+        format_number(value)
     }
 }
 

@@ -11,7 +11,7 @@
 use nalgebra::Point2;
 use thiserror::Error;
 
-use super::{describe_reselection_in, find_reselection, predicted_class, MeasureError};
+use super::{describe_reselection_in, find_reselection, leave_out, predicted_class, MeasureError};
 use crate::model::{Model, ParamError, RawParams, Suppression, TrainingSet, MAX_COORDINATE};
 
 /// A count of points where a measure holds, among the points evaluated so far.
@@ -105,16 +105,6 @@ pub enum JobError {
     Points(#[from] MeasureError),
 }
 
-/// Returns the training set without point `left_out`.
-fn leave_out(training: &TrainingSet, left_out: usize) -> TrainingSet {
-    let mut points = training.points().to_vec();
-    let mut labels = training.labels().to_vec();
-    points.remove(left_out);
-    labels.remove(left_out);
-    TrainingSet::new(points, labels, training.classes())
-        .expect("a subset of a checked training set with N ≥ 2 is valid and not empty")
-}
-
 /// Returns `raw` with K capped at N − 1, as the leave-one-out models need.
 fn capped_for_leave_one_out(raw: RawParams, training_len: usize) -> RawParams {
     RawParams {
@@ -128,7 +118,7 @@ fn capped_for_leave_one_out(raw: RawParams, training_len: usize) -> RawParams {
 // ---------------------------------------------------------------------------
 
 /// Leave-one-out accuracy at each β of a list, computed one query and one β
-/// per [`step`](LooCurveJob::step).
+/// per [`step`](Job::step).
 ///
 /// The job goes through the left-out points in order and, for each, through
 /// all β values, so the reduced training set of one point is built once. After
@@ -149,6 +139,72 @@ pub struct LooCurveJob {
     next_setting: usize,
     /// The training set without `queries[next_query]`, once built.
     reduced: Option<TrainingSet>,
+}
+
+/// A computation done one query per step, so that a caller with a time
+/// budget can spread it over frames.
+pub trait Job {
+    /// Runs one step; returns whether the job is done.
+    fn step(&mut self) -> bool;
+
+    /// Runs steps until the job is done or `out_of_time` returns true; always
+    /// runs at least one step. Returns whether the job is done.
+    fn run_until(&mut self, mut out_of_time: impl FnMut() -> bool) -> bool {
+        loop {
+            if self.step() {
+                return true;
+            }
+            if out_of_time() {
+                return false;
+            }
+        }
+    }
+}
+
+impl Job for LooCurveJob {
+    /// Classifies one left-out point at one β; returns whether the job is done.
+    fn step(&mut self) -> bool {
+        if self.is_done() {
+            return true;
+        }
+        let query = self.queries[self.next_query];
+        let training = &self.training;
+        let reduced = self
+            .reduced
+            .get_or_insert_with(|| leave_out(training, query));
+        let model = Model::new(reduced, self.settings[self.next_setting])
+            .expect("every β was checked, and K ≤ N − 1 fits the reduced set")
+            .with_suppression(self.suppression);
+        let output = model
+            .predict(training.points()[query])
+            .expect("a training point is a valid query");
+        if predicted_class(&output) == training.labels()[query] {
+            self.correct[self.next_setting] += 1;
+        }
+
+        self.next_setting += 1;
+        if self.next_setting == self.distinct {
+            self.next_setting = 0;
+            self.next_query += 1;
+            self.reduced = None;
+        }
+        self.is_done()
+    }
+}
+
+impl Job for PointMeasuresJob {
+    /// Evaluates one query of the current stage; returns whether the job is done.
+    fn step(&mut self) -> bool {
+        match self.stage {
+            Stage::LeaveOneOut => self.step_leave_one_out(),
+            Stage::Training => self.step_training(),
+            Stage::Test => self.step_test(),
+            Stage::Done => return true,
+        }
+        self.position += 1;
+        self.skip_finished_stages();
+        self.is_done()
+    }
 }
 
 impl LooCurveJob {
@@ -200,48 +256,6 @@ impl LooCurveJob {
             next_setting: 0,
             reduced: None,
         }))
-    }
-
-    /// Classifies one left-out point at one β; returns whether the job is done.
-    pub fn step(&mut self) -> bool {
-        if self.is_done() {
-            return true;
-        }
-        let query = self.queries[self.next_query];
-        let training = &self.training;
-        let reduced = self
-            .reduced
-            .get_or_insert_with(|| leave_out(training, query));
-        let model = Model::new(reduced, self.settings[self.next_setting])
-            .expect("every β was checked, and K ≤ N − 1 fits the reduced set")
-            .with_suppression(self.suppression);
-        let output = model
-            .predict(training.points()[query])
-            .expect("a training point is a valid query");
-        if predicted_class(&output) == training.labels()[query] {
-            self.correct[self.next_setting] += 1;
-        }
-
-        self.next_setting += 1;
-        if self.next_setting == self.distinct {
-            self.next_setting = 0;
-            self.next_query += 1;
-            self.reduced = None;
-        }
-        self.is_done()
-    }
-
-    /// Runs steps until the job is done or `out_of_time` returns true; always
-    /// runs at least one step. Returns whether the job is done.
-    pub fn run_until(&mut self, mut out_of_time: impl FnMut() -> bool) -> bool {
-        loop {
-            if self.step() {
-                return true;
-            }
-            if out_of_time() {
-                return false;
-            }
-        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -346,7 +360,7 @@ enum Stage {
 
 /// Leave-one-out accuracy, test accuracy, agreement with hard mode and
 /// re-selection for one model, computed one query per
-/// [`step`](PointMeasuresJob::step).
+/// [`step`](Job::step).
 ///
 /// With [`SampleLimits::ALL`] the finished job equals the direct functions:
 /// [`leave_one_out_accuracy`](super::leave_one_out_accuracy),
@@ -433,32 +447,6 @@ impl PointMeasuresJob {
         };
         job.skip_finished_stages();
         Ok(job)
-    }
-
-    /// Evaluates one query of the current stage; returns whether the job is done.
-    pub fn step(&mut self) -> bool {
-        match self.stage {
-            Stage::LeaveOneOut => self.step_leave_one_out(),
-            Stage::Training => self.step_training(),
-            Stage::Test => self.step_test(),
-            Stage::Done => return true,
-        }
-        self.position += 1;
-        self.skip_finished_stages();
-        self.is_done()
-    }
-
-    /// Runs steps until the job is done or `out_of_time` returns true; always
-    /// runs at least one step. Returns whether the job is done.
-    pub fn run_until(&mut self, mut out_of_time: impl FnMut() -> bool) -> bool {
-        loop {
-            if self.step() {
-                return true;
-            }
-            if out_of_time() {
-                return false;
-            }
-        }
     }
 
     pub fn is_done(&self) -> bool {

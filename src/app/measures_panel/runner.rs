@@ -16,7 +16,7 @@ use super::super::maps::{now_ms, MapStore, FULL_RESOLUTION};
 use super::super::state::AppState;
 use crate::measures::display::{describe_curve_setting, describe_setting, log_spaced};
 use crate::measures::incremental::{
-    affordable_queries, LooCurveJob, PointMeasures, PointMeasuresJob, SampleLimits,
+    affordable_queries, Job, LooCurveJob, PointMeasures, PointMeasuresJob, SampleLimits,
 };
 
 /// Compute time per animation frame for the measures. The map's own job takes
