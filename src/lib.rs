@@ -25,5 +25,8 @@ pub mod model;
 pub mod probe;
 pub mod render;
 
+#[cfg(test)]
+mod test_support;
+
 #[cfg(target_arch = "wasm32")]
 pub mod app;

@@ -9,27 +9,10 @@ use rand_chacha::ChaCha8Rng;
 use super::tests::{compare_with_reference, random_training};
 use super::{DirectEngine, FastEngine, Grid, MapEngine, MapOutput};
 use crate::model::{Model, RawParams, Suppression, TrainingSet};
+use crate::test_support::{hard, soft};
 
 /// β from uniform layers to far beyond the scale of the plot domain [-1, 1]².
 const BETAS: [f64; 7] = [0.0, 1e-2, 1.0, 30.0, 1e3, 1e5, 1e8];
-
-fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
-    RawParams {
-        beta,
-        gamma,
-        k: k as i64,
-        hard: false,
-    }
-}
-
-fn hard(k: usize) -> RawParams {
-    RawParams {
-        beta: 0.0,
-        gamma: 0.0,
-        k: k as i64,
-        hard: true,
-    }
-}
 
 /// Runs `engine` with the multiplicative rule over seeded scenes at every β
 /// of [`BETAS`] and K ∈ {1, 5, 30}, and asserts that every probability is

@@ -2,29 +2,12 @@
 //! sums and sorts written out here.
 
 use nalgebra::Point2;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::model::{RawParams, TrainingSet};
-
-fn random_training(seed: u64, n: usize, classes: usize) -> TrainingSet {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let points = (0..n)
-        .map(|_| Point2::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)))
-        .collect();
-    let labels = (0..n).map(|_| rng.gen_range(0..classes)).collect();
-    TrainingSet::new(points, labels, classes).expect("random points are valid")
-}
-
-fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
-    RawParams {
-        beta,
-        gamma,
-        k: k as i64,
-        hard: false,
-    }
-}
+use crate::model::TrainingSet;
+use crate::test_support::{random_training, soft};
 
 const QUERY: Point2<f64> = Point2::new(0.1, -0.2);
 
@@ -35,7 +18,7 @@ fn name(n: usize) -> String {
 
 #[test]
 fn top_points_are_heaviest_of_trace() {
-    let training = random_training(1, 40, 3);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(1), 40, 3);
     for suppression in [Suppression::Additive, Suppression::Multiplicative] {
         let model = Model::new(&training, soft(20.0, 0.05, 6))
             .expect("valid parameters")
@@ -69,7 +52,7 @@ fn top_points_are_heaviest_of_trace() {
 
 #[test]
 fn suppression_sums_earlier_layers() {
-    let training = random_training(2, 25, 2);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(2), 25, 2);
     let model = Model::new(&training, soft(30.0, 0.1, 5)).expect("valid parameters");
     let trace = model.trace(QUERY).expect("valid query");
     let report = probe(&model, QUERY, 25, &name).expect("valid query");
@@ -92,7 +75,7 @@ fn suppression_sums_earlier_layers() {
 
 #[test]
 fn multiplicative_suppression_is_product() {
-    let training = random_training(3, 25, 2);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(3), 25, 2);
     let model = Model::new(&training, soft(30.0, 0.0, 5))
         .expect("valid parameters")
         .with_suppression(Suppression::Multiplicative);
@@ -117,7 +100,7 @@ fn multiplicative_suppression_is_product() {
 
 #[test]
 fn other_mass_completes_layer() {
-    let training = random_training(4, 30, 4);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(4), 30, 4);
     let model = Model::new(&training, soft(5.0, 0.2, 4)).expect("valid parameters");
     let report = probe(&model, QUERY, 3, &name).expect("valid query");
 
@@ -133,7 +116,7 @@ fn other_mass_completes_layer() {
 
 #[test]
 fn votes_average_to_output() {
-    let training = random_training(5, 30, 3);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(5), 30, 3);
     let model = Model::new(&training, soft(12.0, 0.3, 7)).expect("valid parameters");
     let report = probe(&model, QUERY, 3, &name).expect("valid query");
     let predicted = model.predict(QUERY).expect("valid query");
@@ -150,7 +133,7 @@ fn votes_average_to_output() {
 
 #[test]
 fn nearest_points_by_brute_force() {
-    let training = random_training(6, 50, 2);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(6), 50, 2);
     let model = Model::new(&training, soft(1.0, 0.1, 3)).expect("valid parameters");
     let report = probe(&model, QUERY, 5, &name).expect("valid query");
 
@@ -198,7 +181,7 @@ fn warning_when_layer_picks_again() {
 
 #[test]
 fn invalid_query_is_error() {
-    let training = random_training(7, 5, 2);
+    let training = random_training(&mut ChaCha8Rng::seed_from_u64(7), 5, 2);
     let model = Model::new(&training, soft(1.0, 0.1, 2)).expect("valid parameters");
     assert!(probe(&model, Point2::new(f64::NAN, 0.0), 3, &name).is_err());
 }

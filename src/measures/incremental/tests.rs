@@ -10,41 +10,8 @@ use crate::measures::{
     hard_agreement, leave_one_out_accuracy, loo_accuracy_curve, mean_reselected_mass,
     reselection_warning, test_accuracy, MeasureError,
 };
-use crate::model::{Model, ParamError, RawParams, Suppression, TrainingSet};
-
-fn random_training(rng: &mut ChaCha8Rng, n: usize, classes: usize) -> TrainingSet {
-    let points = (0..n).map(|_| random_point(rng)).collect();
-    let labels = (0..n).map(|_| rng.gen_range(0..classes)).collect();
-    TrainingSet::new(points, labels, classes).expect("random points are valid")
-}
-
-fn random_point(rng: &mut ChaCha8Rng) -> Point2<f64> {
-    Point2::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0))
-}
-
-fn soft(beta: f64, gamma: f64, k: usize) -> RawParams {
-    RawParams {
-        beta,
-        gamma,
-        k: k as i64,
-        hard: false,
-    }
-}
-
-fn hard(k: usize) -> RawParams {
-    RawParams {
-        beta: f64::INFINITY,
-        gamma: f64::INFINITY,
-        k: k as i64,
-        hard: true,
-    }
-}
-
-fn model_of(training: &TrainingSet, raw: RawParams, suppression: Suppression) -> Model<'_> {
-    Model::new(training, raw)
-        .unwrap_or_else(|error| panic!("Model::new rejected {raw:?}: {error}"))
-        .with_suppression(suppression)
-}
+use crate::model::{ParamError, RawParams, Suppression, TrainingSet};
+use crate::test_support::{hard, model_of, random_point, random_training, soft};
 
 fn finish_curve(mut job: LooCurveJob) -> LooCurveJob {
     let mut steps = 0;
