@@ -164,6 +164,17 @@ struct SoftLayers {
     layers: usize,
 }
 
+impl SoftLayers {
+    /// Returns the squared distance up to which the cell needs candidates
+    /// when a left-out point, all of them at `cut` or farther, could carry
+    /// measurable weight next to the smallest score `sigma`
+    /// (`β (cut − σ) < cutoff`); `None` when the bound holds.
+    fn candidates_needed(self, cut: f64, sigma: f64) -> Option<f64> {
+        (cut.is_finite() && self.beta * (cut - sigma) < self.cutoff)
+            .then(|| sigma + self.cutoff / self.beta)
+    }
+}
+
 /// Counts of the pruning at work, for benchmarks and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PruneStats {
@@ -527,18 +538,11 @@ impl Scratch {
         let SoftLayers {
             beta,
             gamma,
-            cutoff,
             layers,
             ..
         } = soft;
-        let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
-        self.shifted_distances.clear();
-        self.shifted_distances
-            .extend(self.cell_distances.iter().map(|&d| (d - nearest) as f32));
-        self.residual_f32.clear();
-        self.residual_f32.resize(count, 0.0);
-        self.exponents.resize(count, 0.0);
+        self.start_f32_scores(nearest);
         let (beta_f32, gamma_f32) = (beta as f32, gamma as f32);
         let mut largest_smallest: f32 = 0.0;
 
@@ -546,8 +550,8 @@ impl Scratch {
             let smallest =
                 smallest_score_f32(&self.shifted_distances, &self.residual_f32, gamma_f32);
             let sigma = nearest + smallest as f64;
-            if cut.is_finite() && beta * (cut - sigma) < cutoff {
-                return Err(sigma + cutoff / beta);
+            if let Some(needed) = soft.candidates_needed(cut, sigma) {
+                return Err(needed);
             }
             if beta * smallest as f64 > F32_EXPONENT_LIMIT {
                 self.prefer_f64 = true;
@@ -579,22 +583,18 @@ impl Scratch {
         let SoftLayers {
             beta,
             gamma,
-            cutoff,
             layers,
             ..
         } = soft;
-        let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
-        self.residual.clear();
-        self.residual.resize(count, 0.0);
-        self.exponents.resize(count, 0.0);
+        self.start_f64_scores();
         let mut largest_smallest = f64::NEG_INFINITY;
 
         for layer in 0..layers {
             // s_n = d_n + γ S_n, shifted by its smallest value σ.
             let smallest = smallest_score(&self.cell_distances, &self.residual, gamma);
-            if cut.is_finite() && beta * (cut - smallest) < cutoff {
-                return Err(smallest + cutoff / beta);
+            if let Some(needed) = soft.candidates_needed(cut, smallest) {
+                return Err(needed);
             }
             largest_smallest = largest_smallest.max(smallest);
 
@@ -612,6 +612,27 @@ impl Scratch {
             }
         }
         Ok(largest_smallest)
+    }
+
+    /// Prepares the f32 score arrays for a cell's first layer: distances
+    /// measured from the cell's nearest distance `nearest`, and zero
+    /// suppression (`S_n` or, under the multiplicative rule, the penalty `p_n`).
+    fn start_f32_scores(&mut self, nearest: f64) {
+        let count = self.cell_distances.len();
+        self.shifted_distances.clear();
+        self.shifted_distances
+            .extend(self.cell_distances.iter().map(|&d| (d - nearest) as f32));
+        self.residual_f32.clear();
+        self.residual_f32.resize(count, 0.0);
+        self.exponents.resize(count, 0.0);
+    }
+
+    /// Prepares the f64 score arrays for a cell's first layer, with zero suppression.
+    fn start_f64_scores(&mut self) {
+        let count = self.cell_distances.len();
+        self.residual.clear();
+        self.residual.resize(count, 0.0);
+        self.exponents.resize(count, 0.0);
     }
 }
 

@@ -40,29 +40,18 @@ impl Scratch {
         cut: f64,
         nearest: f64,
     ) -> Result<Option<f64>, f64> {
-        let SoftLayers {
-            beta,
-            cutoff,
-            layers,
-            ..
-        } = soft;
-        let count = self.cell_distances.len();
+        let SoftLayers { beta, layers, .. } = soft;
         let classes = self.cell_class_ends.len();
-        self.shifted_distances.clear();
-        self.shifted_distances
-            .extend(self.cell_distances.iter().map(|&d| (d - nearest) as f32));
-        // The penalties p_n, in f32.
-        self.residual_f32.clear();
-        self.residual_f32.resize(count, 0.0);
-        self.exponents.resize(count, 0.0);
+        // The penalties p_n are kept in `residual_f32`.
+        self.start_f32_scores(nearest);
         let beta_f32 = beta as f32;
         let mut largest_smallest: f32 = 0.0;
 
         for layer in 0..layers {
             let smallest = smallest_score_f32(&self.shifted_distances, &self.residual_f32, 1.0);
             let sigma = nearest + smallest as f64;
-            if cut.is_finite() && beta * (cut - sigma) < cutoff {
-                return Err(sigma + cutoff / beta);
+            if let Some(needed) = soft.candidates_needed(cut, sigma) {
+                return Err(needed);
             }
             if beta * smallest as f64 > F32_EXPONENT_LIMIT {
                 self.prefer_f64 = true;
@@ -121,12 +110,9 @@ impl Scratch {
             layers,
             ..
         } = soft;
-        let count = self.cell_distances.len();
         let classes = self.cell_class_ends.len();
-        // The penalties p_n, in f64.
-        self.residual.clear();
-        self.residual.resize(count, 0.0);
-        self.exponents.resize(count, 0.0);
+        // The penalties p_n are kept in `residual`.
+        self.start_f64_scores();
         let mut largest_smallest = f64::NEG_INFINITY;
 
         for layer in 0..layers {
@@ -139,8 +125,8 @@ impl Scratch {
                 self.residual.fill(0.0);
                 smallest = smallest_score(&self.cell_distances, &self.residual, 1.0);
             }
-            if cut.is_finite() && beta * (cut - smallest) < cutoff {
-                return Err(smallest + cutoff / beta);
+            if let Some(needed) = soft.candidates_needed(cut, smallest) {
+                return Err(needed);
             }
             largest_smallest = largest_smallest.max(smallest);
 
