@@ -148,14 +148,7 @@ fn activation_equation(
                         ]),
                     )
                 };
-                mrow(&[
-                    h_kn("k", "n"),
-                    mo("="),
-                    mfrac(
-                        &term("n"),
-                        &mrow(&[munder(&mo("∑"), &mi("n′")), term("n′")]),
-                    ),
-                ])
+                softmax_formula(term)
             }
             Suppression::Multiplicative => {
                 let term = |n: &str| {
@@ -169,14 +162,7 @@ fn activation_equation(
                         mo(")"),
                     ])
                 };
-                mrow(&[
-                    h_kn("k", "n"),
-                    mo("="),
-                    mfrac(
-                        &term("n"),
-                        &mrow(&[munder(&mo("∑"), &mi("n′")), term("n′")]),
-                    ),
-                ])
+                softmax_formula(term)
             }
         }
     };
@@ -210,6 +196,19 @@ fn activation_equation(
         mathml: block(&formula),
         values,
     }
+}
+
+/// Writes `h^k_n = term(n) / Σ_{n′} term(n′)`: every index of the
+/// denominator is the summation index `n′`.
+fn softmax_formula(term: impl Fn(&str) -> String) -> String {
+    mrow(&[
+        h_kn("k", "n"),
+        mo("="),
+        mfrac(
+            &term("n"),
+            &mrow(&[munder(&mo("∑"), &mi("n′")), term("n′")]),
+        ),
+    ])
 }
 
 fn vote_formula() -> String {
