@@ -1,18 +1,17 @@
 // Browser tests of the release build in Debian's Chromium: run `trunk build
 // --release --offline` first (.ci/test does).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
   closestClass,
-  launchChromium,
   mapState,
   openApp,
   pixelAt,
   plotArea,
   plotDigest,
-  serveDist,
   toPage,
+  useServerAndBrowser,
   waitForSettledMap,
 } from './harness.mjs';
 
@@ -23,18 +22,7 @@ const CLASS_COLOURS = [
   [0, 158, 115],
 ];
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = useServerAndBrowser();
 
 /** Reads the selected point's plane coordinates and class from the status line. */
 async function selectedPoint(page) {
@@ -45,7 +33,7 @@ async function selectedPoint(page) {
 }
 
 test('page loads without console errors or foreign requests', async () => {
-  const { page, problems } = await openApp(browser, server.url);
+  const { page, problems } = await openApp(shared.browser, shared.server.url);
   assert.deepEqual(problems.consoleErrors, []);
   assert.deepEqual(problems.foreignRequests, []);
   const state = await mapState(page);
@@ -54,7 +42,7 @@ test('page loads without console errors or foreign requests', async () => {
 });
 
 test('map shows setosa colour inside the setosa region', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   // Iris point 1 is a setosa; setosa's small petals sit at the lower left of the plane.
   await page.getByRole('img', { name: 'decision map' }).focus();
   await page.keyboard.press('n');
@@ -73,7 +61,7 @@ test('map shows setosa colour inside the setosa region', async () => {
 });
 
 test('changing beta changes the map', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const before = await plotDigest(page);
   const { version } = await mapState(page);
 
@@ -87,7 +75,7 @@ test('changing beta changes the map', async () => {
 });
 
 test('typed beta out of range is rejected and kept', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const typed = page.getByRole('textbox', { name: 'beta value' });
   const previous = await typed.inputValue();
 
@@ -104,7 +92,7 @@ test('typed beta out of range is rejected and kept', async () => {
 });
 
 test('clicking empty space adds a point and changes the map there', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await page.getByRole('radio', { name: 'virginica' }).check();
   const area = await plotArea(page);
   // The upper left of the iris plane (long petals, narrow ones) is empty.
@@ -127,7 +115,7 @@ test('clicking empty space adds a point and changes the map there', async () => 
 });
 
 test('dragging a point moves it', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const area = await plotArea(page);
   const spot = toPage(area, -0.8, 0.8);
   let { version } = await mapState(page);
@@ -153,7 +141,7 @@ test('dragging a point moves it', async () => {
 });
 
 test('right click removes a point', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const area = await plotArea(page);
   const spot = toPage(area, -0.8, 0.8);
   let { version, points } = await mapState(page);
@@ -168,7 +156,7 @@ test('right click removes a point', async () => {
 });
 
 test('sliders respond to the keyboard', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const cases = [
     ['beta', 'beta value'],
     ['gamma', 'gamma value'],
@@ -193,7 +181,7 @@ test('sliders respond to the keyboard', async () => {
 });
 
 test('keyboard adds, moves and deletes points on the map', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const map = page.getByRole('img', { name: 'decision map' });
   const { points } = await mapState(page);
   await map.focus();
@@ -211,7 +199,7 @@ test('keyboard adds, moves and deletes points on the map', async () => {
 });
 
 test('hard mode disables beta and gamma and changes the map', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const before = await plotDigest(page);
   const { version } = await mapState(page);
 
@@ -231,7 +219,7 @@ test('hard mode disables beta and gamma and changes the map', async () => {
 });
 
 test('generated data set follows its seed', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   let { version } = await mapState(page);
   await page.getByRole('combobox', { name: 'data set' }).selectOption('moons');
   await waitForSettledMap(page, version);
@@ -254,7 +242,7 @@ test('generated data set follows its seed', async () => {
 });
 
 test('CSV import loads chosen columns and reports bad files', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const rows = ['a,b,c,species', '1,2,9,cat', '2,1,9,dog', '3,3,NA,cat', 'NA,4,9,dog', '4,5,9,cat'];
   await page.getByLabel('import CSV').setInputFiles({
     name: 'pets.csv',

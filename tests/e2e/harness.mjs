@@ -1,6 +1,7 @@
 // Shared set-up for the browser tests: a static server for dist/ on 127.0.0.1
 // and Debian's Chromium driven by playwright-core (installed by .ci/setup).
 import { createServer } from 'node:http';
+import { after, before } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { extname, join, normalize } from 'node:path';
@@ -55,6 +56,24 @@ export function launchChromium() {
       '--no-first-run',
     ],
   });
+}
+
+/**
+ * Starts the test server and Chromium before the calling file's tests and
+ * stops them after. Returns an object whose `server` and `browser` are set
+ * once the `before` hook has run.
+ */
+export function useServerAndBrowser() {
+  const shared = { server: null, browser: null };
+  before(async () => {
+    shared.server = await serveDist();
+    shared.browser = await launchChromium();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.close();
+  });
+  return shared;
 }
 
 /**

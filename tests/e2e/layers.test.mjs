@@ -1,34 +1,22 @@
 // Browser tests of the layer-by-layer views: the probe, the formulas, the
 // layer strip modes, the large layer view and the suppression rule switch.
 // Run `trunk build --release --offline` first (.ci/test does).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  launchChromium,
   mapState,
   openApp,
   plotArea,
   plotDigest,
-  serveDist,
   toPage,
+  useServerAndBrowser,
   waitForSettledMap,
 } from './harness.mjs';
 
 const MATHML = 'http://www.w3.org/1998/Math/MathML';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = useServerAndBrowser();
 
 /** Moves the mouse over the plane point (x, y) and waits for the probe to follow. */
 async function hover(page, x, y) {
@@ -69,7 +57,7 @@ async function layerPixel(page, layer, x, y) {
 const isWhite = (pixel) => pixel.slice(0, 3).every((c) => c >= 250);
 
 test('hovering map shows probe panel', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const panel = page.getByRole('region', { name: 'probe' });
   assert.match(await panel.textContent(), /Point at the map/);
 
@@ -87,7 +75,7 @@ test('hovering map shows probe panel', async () => {
 });
 
 test('pinned probe stays and follows sliders', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await hover(page, 0.2, 0.2);
   const panel = page.getByRole('region', { name: 'probe' });
   await panel.getByRole('checkbox', { name: 'Pin the probe' }).check();
@@ -116,7 +104,7 @@ test('pinned probe stays and follows sliders', async () => {
 });
 
 test('formula panel is MathML and updates with probe', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const panel = page.getByRole('region', { name: 'formulas' });
   const blocks = panel.locator('math[display="block"]');
   assert.ok((await blocks.count()) >= 4, 'distance, residual, activation, vote and output');
@@ -134,7 +122,7 @@ test('formula panel is MathML and updates with probe', async () => {
 });
 
 test('selected point switches layer map to activation', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const softVersion = (await mapState(page)).version;
   await page.getByRole('checkbox', { name: /Hard mode/ }).check();
   await waitForSettledMap(page, softVersion);
@@ -166,7 +154,7 @@ test('selected point switches layer map to activation', async () => {
 });
 
 test('layer map opens large and closes', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const decision = await plotDigest(page);
   await page.locator('.layer-open').first().click();
   const banner = page.locator('.enlarged-banner');
@@ -181,7 +169,7 @@ test('layer map opens large and closes', async () => {
 });
 
 test('suppression rule switch changes maps', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const gammaSlider = page.getByRole('slider', { name: 'gamma' });
   assert.equal(await gammaSlider.isDisabled(), false);
   // Sharp layers at small γ: the additive rule re-selects, the multiplicative one does not.

@@ -1,9 +1,17 @@
 // Browser tests of the measures panel in the release build: run `trunk build
 // --release --offline` first (.ci/test does).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { launchChromium, mapState, openApp, pixelAt, plotArea, serveDist, toPage, waitForSettledMap } from './harness.mjs';
+import {
+  mapState,
+  openApp,
+  pixelAt,
+  plotArea,
+  toPage,
+  useServerAndBrowser,
+  waitForSettledMap,
+} from './harness.mjs';
 
 // Okabe–Ito colours of classes 0 and 1 as the app paints them.
 const CLASS_COLOURS = [
@@ -15,18 +23,7 @@ const MARKER_COLOUR = [213, 94, 0];
 // Radius of a drawn point in CSS pixels in scenes of up to 2000 points.
 const POINT_RADIUS = 5;
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = useServerAndBrowser();
 
 /** Waits until the panel has finished every measure for a setting whose status contains `settingPart`. */
 async function waitForMeasures(page, settingPart = '') {
@@ -91,7 +88,7 @@ function sameColour(pixel, colour, tolerance = 3) {
 }
 
 test('leave-one-out accuracy reads as percent with counts', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await waitForMeasures(page, 'k = 5');
 
   const loo = parseTally(await measureText(page, 'loo'));
@@ -106,7 +103,7 @@ test('leave-one-out accuracy reads as percent with counts', async () => {
 });
 
 test('leave-one-out accuracy follows beta and hard mode', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await waitForMeasures(page, 'k = 5');
   const soft = parseTally(await measureText(page, 'loo'));
 
@@ -127,7 +124,7 @@ test('leave-one-out accuracy follows beta and hard mode', async () => {
 });
 
 test('changing k recomputes the measures', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await waitForMeasures(page, 'k = 5');
   await page.getByRole('checkbox', { name: /Hard mode/ }).check();
   await waitForMeasures(page, 'hard mode, k = 5');
@@ -145,7 +142,7 @@ test('changing k recomputes the measures', async () => {
 });
 
 test('held-out share gives a test accuracy', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await waitForMeasures(page, 'k = 5');
   let { version } = await mapState(page);
 
@@ -173,7 +170,7 @@ test('held-out share gives a test accuracy', async () => {
 });
 
 test('held-out points are drawn hollow', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   let { version } = await mapState(page);
   await page.getByRole('combobox', { name: 'data set' }).selectOption('moons');
   await waitForSettledMap(page, version);
@@ -220,7 +217,7 @@ test('held-out points are drawn hollow', async () => {
 });
 
 test('curve appears and its marker follows beta', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   const plot = page.getByRole('img', { name: 'leave-one-out accuracy against beta' });
   await plot.waitFor({ state: 'visible' });
   await waitForMeasures(page, 'k = 5');
@@ -261,7 +258,7 @@ test('curve appears and its marker follows beta', async () => {
 });
 
 test('large scene measures a sample', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   let { version } = await mapState(page);
   await page.getByRole('combobox', { name: 'data set' }).selectOption('noise');
   await waitForSettledMap(page, version);
@@ -281,7 +278,7 @@ test('large scene measures a sample', async () => {
 });
 
 test('curve redraws when the window resizes', async () => {
-  const { page } = await openApp(browser, server.url);
+  const { page } = await openApp(shared.browser, shared.server.url);
   await waitForMeasures(page, 'k = 5');
   const curve = page.getByRole('img', { name: 'leave-one-out accuracy against beta' });
   const before = await curve.evaluate((canvas) => canvas.width);

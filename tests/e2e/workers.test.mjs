@@ -1,22 +1,17 @@
 // Browser tests of the map workers in the release build: run `trunk build
 // --release --offline` first (.ci/test does).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { launchChromium, mapState, openApp, plotDigest, serveDist, waitForSettledMap } from './harness.mjs';
+import {
+  mapState,
+  openApp,
+  plotDigest,
+  useServerAndBrowser,
+  waitForSettledMap,
+} from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await serveDist();
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const shared = useServerAndBrowser();
 
 /** Moves β one step with the keyboard and returns the digest of the full-resolution map that follows. */
 async function digestAfterBetaStep(page) {
@@ -37,23 +32,23 @@ async function waitUntil(predicate, timeout, description) {
 }
 
 test('workers and page fallback draw the same map', async () => {
-  const workerContext = await browser.newContext();
+  const workerContext = await shared.browser.newContext();
   const readyMessages = [];
   workerContext.on('console', (message) => {
     if (/map worker \d+ is ready/.test(message.text())) readyMessages.push(message.text());
   });
-  const { page, problems } = await openApp(workerContext, server.url);
+  const { page, problems } = await openApp(workerContext, shared.server.url);
   // The first map may come before the workers are ready.
   await waitUntil(() => readyMessages.length > 0, 10000, 'a map worker to report ready');
   const fromWorkers = await digestAfterBetaStep(page);
   assert.deepEqual(problems.consoleErrors, []);
 
   // Without the worker's files the app must compute the maps in the page.
-  const fallbackContext = await browser.newContext();
+  const fallbackContext = await shared.browser.newContext();
   const fallbackMessages = [];
   fallbackContext.on('console', (message) => fallbackMessages.push(message.text()));
   await fallbackContext.route(/map-worker/, (route) => route.abort());
-  const { page: fallbackPage } = await openApp(fallbackContext, server.url);
+  const { page: fallbackPage } = await openApp(fallbackContext, shared.server.url);
   const fromPage = await digestAfterBetaStep(fallbackPage);
   assert.ok(
     fallbackMessages.some((text) => text.includes('no map worker is left')),
