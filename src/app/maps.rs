@@ -19,7 +19,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
-use super::state::AppState;
+use super::state::{AppState, StripMode};
 use crate::data::scene::DOMAIN;
 use crate::engine::{FastEngine, Grid, MapEngine, MapOutput};
 use crate::map_job::MapRequest;
@@ -203,9 +203,11 @@ impl MapStore {
             Ok(split) => split,
             Err(error) => return self.publish_failure(state, &error.to_string()),
         };
-        let focus = state
-            .selected
-            .get_untracked()
+        // Only the activation mode of the layer strip shows a point's
+        // activation, so other modes do not pay for computing it.
+        let focus = (state.strip_mode.get_untracked() == StripMode::Activation)
+            .then(|| state.selected.get_untracked())
+            .flatten()
             .and_then(|index| split.training_index(index));
         let request = MapRequest {
             training: split.training,

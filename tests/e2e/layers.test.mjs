@@ -140,11 +140,9 @@ test('selected point switches layer map to activation', async () => {
   const far = { x: -0.9, y: 0.9 };
   const farVote = await layerPixel(page, 0, far.x, far.y);
   assert.ok(!isWhite(farVote), `layer 1 votes for some class far away: ${farVote}`);
-  // The maps keep the selected point's activation already, so the strip
-  // repaints without a new map version.
+  const voteVersion = (await mapState(page)).version;
   await page.getByRole('radio', { name: "the selected point's activation" }).check();
-  await page.locator('.layer-strip h2', { hasText: 'Activation' }).waitFor();
-  await page.waitForTimeout(100);
+  await waitForSettledMap(page, voteVersion);
 
   const ownCell = await layerPixel(page, 0, corner.x, corner.y);
   assert.ok(!isWhite(ownCell), `layer 1 gives the point weight at its own place: ${ownCell}`);
