@@ -42,8 +42,8 @@ const MIN_TIMED_PASS_MS: f64 = 0.3;
 /// Cost estimate before the first measurement, in ns per cell·point·layer.
 const INITIAL_NS_PER_UNIT: f64 = 15.0;
 /// A gesture whose input has paused this long gets its full-resolution maps
-/// started in the workers. A lecturer who stops a drag before releasing then
-/// sees the full map soon after the release, or already before it.
+/// started in the workers. When a lecturer stops a drag before releasing, the
+/// full map then appears soon after the release, or already before it.
 const SPECULATE_AFTER: Duration = Duration::from_millis(60);
 
 /// The maps on screen and how they were made.

@@ -78,7 +78,8 @@ pub fn describe_curve_setting(raw: RawParams, suppression: Suppression) -> Strin
 /// # Panics
 /// If `min` is not positive, `max < min`, or `count < 2`.
 pub fn log_spaced(min: f64, max: f64, count: usize) -> Vec<f64> {
-    assert!(min > 0.0 && max >= min, "a log axis needs 0 < min ≤ max");
+    assert!(min > 0.0, "a log axis needs min > 0, got {min}");
+    assert!(max >= min, "a log axis needs max ≥ min, got {min} to {max}");
     assert!(count >= 2, "a range needs at least its two ends");
     let ratio = max / min;
     (0..count)
@@ -92,7 +93,7 @@ pub fn log_spaced(min: f64, max: f64, count: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Where a value falls on a log axis from `min` to `max`.
+/// The position of a value on a log axis from `min` to `max`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum AxisPlace {
     /// On the axis, at this fraction of its length from the left end.
