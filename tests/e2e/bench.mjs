@@ -22,51 +22,81 @@ function summary(label, samples) {
   return [
     `${label} (n=${samples.length}, coarse grid ${percentile(samples.map((s) => s.resolution), 50)} cells a side):`,
     `  input to pixels: ${line('', samples.map((s) => s.total))}`,
+    `  from the event's time stamp: ${line('', samples.map((s) => s.sinceStamp))}`,
     `  compute:         ${line('', samples.map((s) => s.compute))}`,
     `  draw:            ${line('', samples.map((s) => s.draw))}`,
   ].join('\n');
 }
 
-// Applies one input in the page (a β slider step or a pointer move on the
-// map), then waits for a new map version and the frame that shows it.
-async function timeInput(page, kind, argument) {
-  return page.evaluate(
-    async ({ kind, argument }) => {
-      const frame = document.querySelector('.map-frame');
-      const before = frame.dataset.version;
-      const started = performance.now();
-      if (kind === 'beta-step') {
-        const slider = document.querySelector('input[aria-label="beta"]');
-        slider.value = String(Number(slider.value) + argument);
-        slider.dispatchEvent(new Event('input', { bubbles: true }));
-      } else {
-        const canvas = document.querySelector('canvas.decision-map');
-        canvas.dispatchEvent(new PointerEvent('pointermove', {
-          bubbles: true, pointerId: 1, pointerType: 'mouse', clientX: argument.x, clientY: argument.y, isPrimary: true,
-        }));
+// Records in the page whether the current task is inside a frame's
+// rendering update. An animation frame callback that runs before the app's
+// callbacks sets the flag. A zero timeout clears it, and that timeout runs
+// once the frame's style, layout, paint and commit are done.
+async function installFrameClock(page) {
+  await page.evaluate(() => {
+    if (window.frameClock) return;
+    const clock = { inFrame: false };
+    window.frameClock = clock;
+    requestAnimationFrame(function tick() {
+      requestAnimationFrame(tick);
+      clock.inFrame = true;
+      setTimeout(() => { clock.inFrame = false; }, 0);
+    });
+  });
+}
+
+// Arms a clock in the page for the next `eventType` event. It starts when the
+// event reaches the window and stops once the frame that shows the new map
+// has been rendered. A map drawn inside a frame's rendering update is shown
+// by that frame, and a map drawn in an event task by the next one. Read the
+// clock with readStepClock after sending the input.
+async function armStepClock(page, eventType) {
+  await page.evaluate((eventType) => {
+    const frame = document.querySelector('.map-frame');
+    const before = frame.dataset.version;
+    const clock = { dispatched: null, stamp: null };
+    const onEvent = (event) => {
+      if (clock.dispatched === null) {
+        clock.dispatched = performance.now();
+        clock.stamp = event.timeStamp;
       }
-      // The new version is set in the same animation frame that draws the
-      // map; a zero timeout from there runs after that frame is painted.
-      await new Promise((resolve, reject) => {
-        const observer = new MutationObserver(() => {
-          if (frame.dataset.version !== before) {
-            observer.disconnect();
-            setTimeout(resolve, 0);
-          }
-        });
-        observer.observe(frame, { attributes: true, attributeFilter: ['data-version'] });
-        setTimeout(() => reject(new Error(`no new map 5 s after ${kind}`)), 5000);
+    };
+    window.addEventListener(eventType, onEvent, { capture: true });
+    window.stepClock = new Promise((resolve, reject) => {
+      const observer = new MutationObserver(() => {
+        if (frame.dataset.version === before) return;
+        observer.disconnect();
+        const finish = () => {
+          window.removeEventListener(eventType, onEvent, { capture: true });
+          const now = performance.now();
+          const canvas = document.querySelector('canvas.decision-map');
+          resolve({
+            total: now - clock.dispatched,
+            sinceStamp: now - clock.stamp,
+            compute: Number(frame.dataset.computeMs),
+            draw: Number(canvas.dataset.drawMs),
+            resolution: Number(frame.dataset.resolution),
+          });
+        };
+        if (window.frameClock.inFrame) setTimeout(finish, 0);
+        else requestAnimationFrame(() => setTimeout(finish, 0));
       });
-      const canvas = document.querySelector('canvas.decision-map');
-      return {
-        total: performance.now() - started,
-        compute: Number(frame.dataset.computeMs),
-        draw: Number(canvas.dataset.drawMs),
-        resolution: Number(frame.dataset.resolution),
-      };
-    },
-    { kind, argument },
-  );
+      observer.observe(frame, { attributes: true, attributeFilter: ['data-version'] });
+      setTimeout(() => reject(new Error(`no new map 5 s after ${eventType}`)), 5000);
+    });
+  }, eventType);
+}
+
+async function readStepClock(page) {
+  return page.evaluate(() => window.stepClock);
+}
+
+// Times one input: `send` makes the page receive an `eventType` event, either
+// as real mouse or key input through Chromium's input pipeline or from a script.
+async function timeInput(page, eventType, send) {
+  await armStepClock(page, eventType);
+  await send();
+  return readStepClock(page);
 }
 
 // Starts a clock in the page: it records when the next `eventType` event
@@ -96,8 +126,10 @@ async function armSettleClock(page, eventType) {
       if (clock.settled === null && newer && frame.dataset.resolution === '200') {
         observer.disconnect();
         clock.computeMs = Number(frame.dataset.computeMs);
-        // As in timeInput: a zero timeout runs after the frame that shows the map.
-        setTimeout(() => { clock.settled = performance.now(); }, 0);
+        // As in armStepClock: stop once the frame that shows the map is rendered.
+        const finish = () => { clock.settled = performance.now(); };
+        if (window.frameClock.inFrame) setTimeout(finish, 0);
+        else requestAnimationFrame(() => setTimeout(finish, 0));
       }
     });
     observer.observe(frame, { attributes: true, attributeFilter: ['data-version', 'data-resolution'] });
@@ -181,31 +213,38 @@ try {
   });
   const settle = {};
 
-  // 30 β steps as input events, then the change event that the browser
-  // sends when the pointer lets go of the slider.
+  await installFrameClock(page);
+
+  // 30 β steps by dragging the slider's thumb with the mouse, 4 px a step,
+  // 15 to the left and 15 back. On release Chromium sends change.
   const sliderSteps = [];
-  for (let i = 0; i < 30; i += 1) sliderSteps.push(await timeInput(page, 'beta-step', i < 15 ? -2 : 2));
+  const thumb = await betaThumb(page);
+  await page.mouse.move(thumb.x, thumb.y);
+  await page.mouse.down();
+  for (let i = 1; i <= 30; i += 1) {
+    const x = thumb.x - 4 * (i <= 15 ? i : 30 - i);
+    sliderSteps.push(await timeInput(page, 'input', () => page.mouse.move(x, thumb.y)));
+  }
+  await page.mouse.move(thumb.x - 8, thumb.y);
+  await armSettleClock(page, 'pointerup');
+  await page.mouse.up();
+  settle['beta slider, pointer release'] = await readSettleClock(page);
+
+  // Input events sent by script, then the slider's change event.
+  const scriptStep = (delta) => () => page.getByRole('slider', { name: 'beta' }).evaluate((slider, delta) => {
+    slider.value = String(Number(slider.value) + delta);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+  }, delta);
+  for (let i = 0; i < 5; i += 1) await timeInput(page, 'input', scriptStep(-2));
   await armSettleClock(page, 'change');
   await page.getByRole('slider', { name: 'beta' }).evaluate((slider) => slider.dispatchEvent(new Event('change', { bubbles: true })));
   settle['beta slider, after its change event'] = await readSettleClock(page);
 
   // The same without a change event: the gesture ends when input has been quiet for a while.
-  for (let i = 0; i < 5; i += 1) await timeInput(page, 'beta-step', -2);
+  for (let i = 0; i < 5; i += 1) await timeInput(page, 'input', scriptStep(-2));
   await armSettleClock(page, 'input');
-  await page.getByRole('slider', { name: 'beta' }).evaluate((slider) => {
-    slider.value = String(Number(slider.value) + 2);
-    slider.dispatchEvent(new Event('input', { bubbles: true }));
-  });
+  await scriptStep(2)();
   settle['beta slider, input only (quiet-time fallback)'] = await readSettleClock(page);
-
-  // A real pointer drag of the slider's thumb: Chromium sends input events and, on release, change.
-  const thumb = await betaThumb(page);
-  await page.mouse.move(thumb.x, thumb.y);
-  await page.mouse.down();
-  for (let i = 1; i <= 10; i += 1) await page.mouse.move(thumb.x - i * 4, thumb.y);
-  await armSettleClock(page, 'pointerup');
-  await page.mouse.up();
-  settle['beta slider, pointer release'] = await readSettleClock(page);
 
   // Away and back to where the drag began: Chromium sends no change event on this release.
   const back = await betaThumb(page);
@@ -235,7 +274,7 @@ try {
   await page.mouse.down();
   const dragSteps = [];
   for (let i = 1; i <= 30; i += 1) {
-    dragSteps.push(await timeInput(page, 'pointer-move', { x: start.x + i * 6, y: start.y - i * 4 }));
+    dragSteps.push(await timeInput(page, 'pointermove', () => page.mouse.move(start.x + i * 6, start.y - i * 4)));
   }
   await armSettleClock(page, 'pointerup');
   await page.mouse.up();
@@ -248,7 +287,7 @@ try {
   await page.mouse.move(end.x, end.y);
   await page.mouse.down();
   for (let i = 29; i >= 0; i -= 1) {
-    await timeInput(page, 'pointer-move', { x: start.x + i * 6, y: start.y - i * 4 });
+    await timeInput(page, 'pointermove', () => page.mouse.move(start.x + i * 6, start.y - i * 4));
   }
   for (const pause of [50, 150]) {
     await page.waitForTimeout(pause);
@@ -258,14 +297,24 @@ try {
     if (pause !== 150) {
       // Grab the point again and nudge it, so the next rest starts from a coarse map.
       await page.mouse.down();
-      await timeInput(page, 'pointer-move', { x: start.x + 3, y: start.y - 2 });
-      await timeInput(page, 'pointer-move', { x: start.x, y: start.y });
+      await timeInput(page, 'pointermove', () => page.mouse.move(start.x + 6, start.y - 4));
+      await timeInput(page, 'pointermove', () => page.mouse.move(start.x, start.y));
     }
+  }
+
+  // Arrow keys on the map move the selected point: key events are not
+  // aligned to frames, so they arrive at any time within one.
+  await page.getByRole('img', { name: 'decision map' }).focus();
+  const keySteps = [];
+  for (let i = 0; i < 30; i += 1) {
+    const key = i % 10 < 5 ? 'ArrowRight' : 'ArrowLeft';
+    keySteps.push(await timeInput(page, 'keydown', () => page.keyboard.press(key)));
   }
 
   const longTasks = await page.evaluate(() => window.longTasks);
   console.log(summary('beta slider step, input to pixels', sliderSteps));
   console.log(summary('drag step, input to pixels', dragSteps));
+  console.log(summary('arrow key moving a point, input to pixels', keySteps));
   console.log('full-resolution map on screen after the gesture ends:');
   for (const [name, { total, computeMs }] of Object.entries(settle)) {
     console.log(`  ${name}: ${total.toFixed(0)} ms (full-resolution compute ${computeMs.toFixed(0)} ms)`);

@@ -44,10 +44,17 @@ async function probeQuery(page) {
 
 /** RGBA of layer map `layer` (0-based) at the plane point (x, y). */
 async function layerPixel(page, layer, x, y) {
-  return page.locator('.layer-map canvas').nth(layer).evaluate(
-    (canvas, [x, y]) => {
-      const column = Math.min(canvas.width - 1, Math.floor(((x + 1) / 2) * canvas.width));
-      const row = Math.min(canvas.height - 1, Math.floor(((1 - y) / 2) * canvas.height));
+  // Every layer's map is painted into its slot on the strip's one canvas.
+  return page.locator('.layer-view').nth(layer).evaluate(
+    (slot, [x, y]) => {
+      const canvas = document.querySelector('.layer-strip-canvas');
+      const ratio = canvas.width / canvas.getBoundingClientRect().width;
+      const origin = canvas.getBoundingClientRect();
+      const box = slot.getBoundingClientRect();
+      const left = box.left - origin.left + slot.clientLeft;
+      const top = box.top - origin.top + slot.clientTop;
+      const column = Math.floor((left + Math.min(0.999, (x + 1) / 2) * slot.clientWidth) * ratio);
+      const row = Math.floor((top + Math.min(0.999, (1 - y) / 2) * slot.clientHeight) * ratio);
       return Array.from(canvas.getContext('2d').getImageData(column, row, 1, 1).data);
     },
     [x, y],
