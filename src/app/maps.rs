@@ -33,7 +33,7 @@ pub const LAYER_RESOLUTION: usize = 64;
 const COARSE_MIN: usize = 16;
 /// Compute time for the coarse pass that follows an input. With drawing and
 /// the layer strip it stays within one 16 ms frame.
-const COARSE_BUDGET_MS: f64 = 5.0;
+const COARSE_BUDGET_MS: f64 = 4.0;
 /// Compute time per frame for the full-resolution job, leaving the rest of
 /// the frame to the browser.
 const FINE_BUDGET_MS: f64 = 10.0;

@@ -160,6 +160,26 @@ async function betaThumb(page) {
   });
 }
 
+// Times pointer moves on a blank page whose listener only bumps the version.
+// There the time from an event's time stamp to its dispatch is the browser's
+// own wait, because Chromium dispatches pointer moves at the next frame.
+async function blankPageSteps(browser) {
+  const page = await browser.newPage();
+  await page.setContent(`<div class="map-frame" data-version="0" style="width: 400px; height: 400px">
+    <canvas class="decision-map" data-draw-ms="0"></canvas></div>
+    <script>
+      const frame = document.querySelector('.map-frame');
+      frame.addEventListener('pointermove', () => { frame.dataset.version = Number(frame.dataset.version) + 1; });
+    </script>`);
+  await installFrameClock(page);
+  const steps = [];
+  for (let i = 1; i <= 60; i += 1) {
+    steps.push(await timeInput(page, 'pointermove', () => page.mouse.move(50 + 4 * i, 50 + 2 * i)));
+  }
+  await page.close();
+  return steps;
+}
+
 const server = await serveDist();
 const browser = await launchChromium();
 try {
@@ -215,14 +235,18 @@ try {
 
   await installFrameClock(page);
 
-  // 30 β steps by dragging the slider's thumb with the mouse, 4 px a step,
-  // 15 to the left and 15 back. On release Chromium sends change.
+  // 60 β steps by dragging the slider's thumb with the mouse, 2 px a step:
+  // 15 to the left, 30 to the right and 15 back, so β stays within about 30
+  // slider steps of where it began. On release Chromium sends change.
   const sliderSteps = [];
   const thumb = await betaThumb(page);
   await page.mouse.move(thumb.x, thumb.y);
   await page.mouse.down();
-  for (let i = 1; i <= 30; i += 1) {
-    const x = thumb.x - 4 * (i <= 15 ? i : 30 - i);
+  for (let i = 1; i <= 60; i += 1) {
+    let offset = -i;
+    if (i > 45) offset = 60 - i;
+    else if (i > 15) offset = i - 30;
+    const x = thumb.x + 2 * offset;
     sliderSteps.push(await timeInput(page, 'input', () => page.mouse.move(x, thumb.y)));
   }
   await page.mouse.move(thumb.x - 8, thumb.y);
@@ -263,18 +287,20 @@ try {
   await page.keyboard.press('ArrowRight');
   settle['beta slider, last arrow key'] = await readSettleClock(page);
 
-  // Drag the first point in 30 steps along a diagonal.
+  // Drag the first point in 60 steps along a line.
   await page.getByRole('img', { name: 'decision map' }).focus();
   await page.keyboard.press('n');
   const text = await page.locator('.selection').textContent();
   const [, x, y] = /at \((-?[\d.]+), (-?[\d.]+)\)/.exec(text).map(Number);
   const area = await plotArea(page);
   const start = toPage(area, x, y);
+  // The drag goes towards the middle of the plot, so the point never stops at its edge.
+  const towards = { x: x > 0 ? -1 : 1, y: y > 0 ? 1 : -1 };
   await page.mouse.move(start.x, start.y);
   await page.mouse.down();
   const dragSteps = [];
-  for (let i = 1; i <= 30; i += 1) {
-    dragSteps.push(await timeInput(page, 'pointermove', () => page.mouse.move(start.x + i * 6, start.y - i * 4)));
+  for (let i = 1; i <= 60; i += 1) {
+    dragSteps.push(await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * i * 4, start.y + towards.y * i * 2)));
   }
   await armSettleClock(page, 'pointerup');
   await page.mouse.up();
@@ -283,11 +309,11 @@ try {
   // The same drag back, but the pointer rests before the release, as a
   // lecturer's hand does when the point has reached its place.
   await page.waitForTimeout(500);
-  const end = { x: start.x + 30 * 6, y: start.y - 30 * 4 };
+  const end = { x: start.x + towards.x * 60 * 4, y: start.y + towards.y * 60 * 2 };
   await page.mouse.move(end.x, end.y);
   await page.mouse.down();
   for (let i = 29; i >= 0; i -= 1) {
-    await timeInput(page, 'pointermove', () => page.mouse.move(start.x + i * 6, start.y - i * 4));
+    await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * i * 8, start.y + towards.y * i * 4));
   }
   for (const pause of [50, 150]) {
     await page.waitForTimeout(pause);
@@ -297,7 +323,7 @@ try {
     if (pause !== 150) {
       // Grab the point again and nudge it, so the next rest starts from a coarse map.
       await page.mouse.down();
-      await timeInput(page, 'pointermove', () => page.mouse.move(start.x + 6, start.y - 4));
+      await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * 6, start.y + towards.y * 4));
       await timeInput(page, 'pointermove', () => page.mouse.move(start.x, start.y));
     }
   }
@@ -312,9 +338,14 @@ try {
   }
 
   const longTasks = await page.evaluate(() => window.longTasks);
+  const blankSteps = await blankPageSteps(browser);
   console.log(summary('beta slider step, input to pixels', sliderSteps));
   console.log(summary('drag step, input to pixels', dragSteps));
   console.log(summary('arrow key moving a point, input to pixels', keySteps));
+  const blankLine = (values) => `p50=${percentile(values, 50).toFixed(1)} p95=${percentile(values, 95).toFixed(1)} ms`;
+  console.log('pointer moves on a blank page, for comparison:');
+  console.log(`  input to pixels: ${blankLine(blankSteps.map((s) => s.total))}`);
+  console.log(`  from the event's time stamp: ${blankLine(blankSteps.map((s) => s.sinceStamp))}`);
   console.log('full-resolution map on screen after the gesture ends:');
   for (const [name, { total, computeMs }] of Object.entries(settle)) {
     console.log(`  ${name}: ${total.toFixed(0)} ms (full-resolution compute ${computeMs.toFixed(0)} ms)`);
