@@ -137,6 +137,64 @@ impl MapRequest {
     }
 }
 
+/// Runs `engine` on a made-up scene a few times, so that a fresh Web Worker
+/// has its map code compiled by the browser's optimising tier before its first
+/// real part.
+///
+/// Chromium first runs WebAssembly from a quick baseline compile and
+/// optimises a function only after it has run for a while. In a worker that
+/// had not computed before, the first full-resolution job took about 100 ms
+/// where later ones took 30–40 ms (iris, 2 workers). After this warm-up,
+/// which took 50–60 ms there, the first job took 44–58 ms. Like any earlier evaluation, it can move later
+/// results in their last f32 digits only (see the fast engine's pruning margin).
+pub fn warm_up(engine: &mut impl MapEngine) {
+    const POINTS: usize = 120;
+    const CLASSES: usize = 4;
+    const ROUNDS: usize = 2;
+    let points = (0..POINTS)
+        .map(|i| {
+            let t = i as f64 * 0.61;
+            Point2::new(0.8 * t.sin(), 0.7 * (1.7 * t).cos())
+        })
+        .collect();
+    let labels = (0..POINTS).map(|i| i % CLASSES).collect();
+    let Ok(training) = TrainingSet::new(points, labels, CLASSES) else {
+        return;
+    };
+
+    let request = MapRequest {
+        training,
+        raw: RawParams {
+            beta: 300.0,
+            gamma: 0.05,
+            k: 10,
+            hard: false,
+        },
+        suppression: Suppression::Additive,
+        focus: None,
+        decision_grid: Grid::square((-1.0, 1.0), 48),
+        layer_grid: Grid::square((-1.0, 1.0), 24),
+    };
+
+    // The same path as a real part: packed, unpacked and computed.
+    let share = RowShare {
+        decision: 0..request.decision_grid.rows,
+        layers: 0..request.layer_grid.rows,
+    };
+    let packed = JobPart {
+        job: 0,
+        part: 0,
+        request,
+        rows: share,
+    }
+    .encode();
+    for _ in 0..ROUNDS {
+        if let Ok(part) = JobPart::decode(&packed) {
+            let _ = part.request.compute_part(engine, &part.rows);
+        }
+    }
+}
+
 /// Returns `parts + 1` increasing row boundaries from 0 to `rows`, rounded to multiples of [`TILE`].
 fn tile_boundaries(rows: usize, parts: usize) -> Vec<usize> {
     (0..=parts)
@@ -527,6 +585,22 @@ mod tests {
                 .unwrap();
         }
         (decision, layer_maps)
+    }
+
+    #[test]
+    fn warm_up_leaves_results_unchanged() {
+        let request = request(Some(3), Suppression::Additive);
+        let (fresh_decision, fresh_layers) = whole_maps(&request);
+
+        let mut engine = FastEngine::default();
+        warm_up(&mut engine);
+        let model = request.model().unwrap();
+        let (mut decision, mut layers) = request.empty_maps(model.params().layers());
+        engine.evaluate(&model, &mut decision);
+        engine.evaluate(&model, &mut layers);
+
+        assert_maps_close(&decision, &fresh_decision, "decision map after the warm-up");
+        assert_maps_close(&layers, &fresh_layers, "layer maps after the warm-up");
     }
 
     #[test]

@@ -32,7 +32,7 @@ mod worker {
 
     use js_sys::{Array, Float32Array, Float64Array};
     use softknn::engine::FastEngine;
-    use softknn::map_job::{JobPart, RowBlock};
+    use softknn::map_job::{warm_up, JobPart, RowBlock};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -41,9 +41,10 @@ mod worker {
         static ENGINE: RefCell<FastEngine> = RefCell::new(FastEngine::default());
     }
 
-    /// Installs the message handler and posts "ready" to the page.
+    /// Warms the engine up, installs the message handler and posts "ready" to the page.
     pub fn start() {
         console_error_panic_hook::set_once();
+        ENGINE.with_borrow_mut(warm_up);
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(on_message);
         scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
