@@ -53,18 +53,20 @@ async function installFrameClock(page) {
 async function armStepClock(page, eventType) {
   await page.evaluate((eventType) => {
     const frame = document.querySelector('.map-frame');
-    const before = frame.dataset.version;
-    const clock = { dispatched: null, stamp: null };
+    const clock = { dispatched: null, stamp: null, version: null };
     const onEvent = (event) => {
       if (clock.dispatched === null) {
         clock.dispatched = performance.now();
         clock.stamp = event.timeStamp;
+        clock.version = frame.dataset.version;
       }
     };
     window.addEventListener(eventType, onEvent, { capture: true });
     window.stepClock = new Promise((resolve, reject) => {
       const observer = new MutationObserver(() => {
-        if (frame.dataset.version === before) return;
+        // A map that lands before the event, such as one the workers
+        // finished during a rest, is not the event's map.
+        if (clock.dispatched === null || frame.dataset.version === clock.version) return;
         observer.disconnect();
         const finish = () => {
           window.removeEventListener(eventType, onEvent, { capture: true });
@@ -328,6 +330,25 @@ try {
     }
   }
 
+  // A drag with rests long enough for the workers to start on the full
+  // resolution, so each step after a rest shares the cores with their parts.
+  const afterRestSteps = [];
+  await page.mouse.down();
+  for (let i = 1; i <= 15; i += 1) {
+    await page.waitForTimeout(80);
+    afterRestSteps.push(await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * i * 4, start.y + towards.y * i * 2)));
+    await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * (i * 4 + 2), start.y + towards.y * (i * 2 + 3)));
+  }
+  await page.mouse.up();
+
+  // A drag that stops without a release: the clock runs from the last move.
+  await page.mouse.down();
+  await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * 6, start.y + towards.y * 4));
+  await armSettleClock(page, 'pointermove');
+  await page.mouse.move(start.x, start.y);
+  settle['point drag, held still after the last move'] = await readSettleClock(page);
+  await page.mouse.up();
+
   // Arrow keys on the map move the selected point: key events are not
   // aligned to frames, so they arrive at any time within one.
   await page.getByRole('img', { name: 'decision map' }).focus();
@@ -341,6 +362,7 @@ try {
   const blankSteps = await blankPageSteps(browser);
   console.log(summary('beta slider step, input to pixels', sliderSteps));
   console.log(summary('drag step, input to pixels', dragSteps));
+  console.log(summary('drag step after an 80 ms rest, input to pixels', afterRestSteps));
   console.log(summary('arrow key moving a point, input to pixels', keySteps));
   const blankLine = (values) => `p50=${percentile(values, 50).toFixed(1)} p95=${percentile(values, 95).toFixed(1)} ms`;
   console.log('pointer moves on a blank page, for comparison:');
