@@ -178,8 +178,13 @@ async function blankPageSteps(browser) {
   for (let i = 1; i <= 60; i += 1) {
     steps.push(await timeInput(page, 'pointermove', () => page.mouse.move(50 + 4 * i, 50 + 2 * i)));
   }
+  const afterRest = [];
+  for (let i = 1; i <= 15; i += 1) {
+    await page.waitForTimeout(80);
+    afterRest.push(await timeInput(page, 'pointermove', () => page.mouse.move(300 - 4 * i, 200 - 2 * i)));
+  }
   await page.close();
-  return steps;
+  return { steps, afterRest };
 }
 
 const server = await serveDist();
@@ -366,8 +371,10 @@ try {
   console.log(summary('arrow key moving a point, input to pixels', keySteps));
   const blankLine = (values) => `p50=${percentile(values, 50).toFixed(1)} p95=${percentile(values, 95).toFixed(1)} ms`;
   console.log('pointer moves on a blank page, for comparison:');
-  console.log(`  input to pixels: ${blankLine(blankSteps.map((s) => s.total))}`);
-  console.log(`  from the event's time stamp: ${blankLine(blankSteps.map((s) => s.sinceStamp))}`);
+  console.log(`  input to pixels: ${blankLine(blankSteps.steps.map((s) => s.total))}`);
+  console.log(`  from the event's time stamp: ${blankLine(blankSteps.steps.map((s) => s.sinceStamp))}`);
+  console.log(`  after an 80 ms rest, input to pixels: ${blankLine(blankSteps.afterRest.map((s) => s.total))}`);
+  console.log(`  after an 80 ms rest, from the event's time stamp: ${blankLine(blankSteps.afterRest.map((s) => s.sinceStamp))}`);
   console.log('full-resolution map on screen after the gesture ends:');
   for (const [name, { total, computeMs }] of Object.entries(settle)) {
     console.log(`  ${name}: ${total.toFixed(0)} ms (full-resolution compute ${computeMs.toFixed(0)} ms)`);
