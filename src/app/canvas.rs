@@ -1,8 +1,9 @@
 //! Canvas helpers shared by the map views: contexts, sizes and RGBA blits.
 
 use leptos::prelude::document;
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData, ResizeObserver};
 
 /// Returns the 2D context of `canvas`, or `None` if the browser provides none.
 pub fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d> {
@@ -45,4 +46,32 @@ pub fn put_rgba(
         ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32)
             .ok()?;
     context_2d(canvas)?.put_image_data(&image, 0.0, 0.0).ok()
+}
+
+/// A watch on an element's size on the page; it stops when dropped.
+pub struct SizeWatch {
+    observer: ResizeObserver,
+    // The callback must live as long as the observer.
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Drop for SizeWatch {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}
+
+/// Calls `on_resize` once `element` has a size and after every change of it.
+///
+/// A window resize is not the only cause: a scrollbar that appears or goes
+/// away, or a panel that grows, changes the width too. Returns `None` where
+/// the browser has no `ResizeObserver`.
+pub fn watch_size(element: &Element, on_resize: impl FnMut() + 'static) -> Option<SizeWatch> {
+    let callback = Closure::<dyn FnMut()>::new(on_resize);
+    let observer = ResizeObserver::new(callback.as_ref().unchecked_ref()).ok()?;
+    observer.observe(element);
+    Some(SizeWatch {
+        observer,
+        _callback: callback,
+    })
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
-use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba};
+use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba, watch_size, SizeWatch};
 use super::maps::{MapStore, Maps};
 use super::state::{AppState, StripMode};
 use crate::data::palette::class_colour;
@@ -69,12 +69,16 @@ pub fn LayerStrip() -> impl IntoView {
     let scratch = StoredValue::new_local(detached_canvas());
     let retries = StoredValue::new_local(0_u8);
 
-    // The slots move when the window's width changes, so a resize repaints.
+    // The slots move when the strip's width changes, so a resize repaints.
     let resizes = RwSignal::new(0_u64);
-    let listener = window_event_listener(leptos::ev::resize, move |_| {
-        resizes.update(|count| *count += 1);
+    let size_watch = StoredValue::new_local(None::<SizeWatch>);
+    Effect::new(move |_| {
+        if let Some(canvas) = canvas_ref.get() {
+            let watch = watch_size(&canvas, move || resizes.update(|count| *count += 1));
+            size_watch.set_value(watch);
+        }
     });
-    on_cleanup(move || listener.remove());
+    on_cleanup(move || size_watch.set_value(None));
 
     Effect::new(move |_| {
         store.version.track();
@@ -268,6 +272,13 @@ fn LayerMap(
                 class="layer-open"
                 aria-pressed=move || enlarged().to_string()
                 title="Open this layer's map large"
+                on:keydown=move |event: web_sys::KeyboardEvent| {
+                    // Escape closes the large map from here as it does from the map.
+                    if event.key() == "Escape" && state.enlarged_layer.get_untracked().is_some() {
+                        event.prevent_default();
+                        state.enlarged_layer.set(None);
+                    }
+                }
                 on:click=move |_| {
                     state.enlarged_layer.update(|open| {
                         *open = if *open == Some(layer) { None } else { Some(layer) };

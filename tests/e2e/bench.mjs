@@ -8,6 +8,11 @@
 import { launchChromium, mapState, openApp, plotArea, serveDist, toPage, waitForSettledMap } from './harness.mjs';
 
 const sceneName = process.argv.includes('--scene') ? process.argv[process.argv.indexOf('--scene') + 1] : 'iris';
+const scenes = ['iris', 'lecture', 'large'];
+if (!scenes.includes(sceneName)) {
+  console.error(`unknown scene '${sceneName}': use --scene with one of ${scenes.join(', ')}`);
+  process.exit(2);
+}
 // An optional γ typed into the app after the scene loads; the app's default otherwise.
 const gammaText = process.argv.includes('--gamma') ? process.argv[process.argv.indexOf('--gamma') + 1] : null;
 

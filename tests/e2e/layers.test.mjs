@@ -170,6 +170,29 @@ test('layer map opens large and closes', async () => {
   await banner.getByRole('button', { name: 'Back to the decision map' }).click();
   await banner.waitFor({ state: 'detached' });
   assert.equal(await plotDigest(page), decision, 'the decision map is back');
+
+  // Escape on the focused layer button closes the large map too.
+  await page.locator('.layer-open').first().click();
+  await banner.waitFor();
+  await page.keyboard.press('Escape');
+  await banner.waitFor({ state: 'detached' });
+  await page.close();
+});
+
+test('layer strip repaints on a new width', async () => {
+  const { page } = await openApp(shared.browser, shared.server.url);
+  await waitForSettledMap(page, -1);
+  const k = Number(await page.getByRole('slider', { name: 'k' }).inputValue());
+  // A narrower strip without a window resize, as when a scrollbar appears.
+  await page.locator('.layer-strip').evaluate((strip) => { strip.style.width = '300px'; });
+  await page.waitForFunction(() => {
+    const canvas = document.querySelector('.layer-strip-canvas');
+    return canvas.width === Math.round(canvas.getBoundingClientRect().width * window.devicePixelRatio);
+  });
+  for (let layer = 0; layer < k; layer += 1) {
+    const pixel = await layerPixel(page, layer, -0.6, -0.6);
+    assert.ok(!isWhite(pixel), `layer ${layer + 1} is painted in its slot after the new width: ${pixel}`);
+  }
   await page.close();
 });
 
