@@ -1,6 +1,7 @@
 //! Canvas helpers shared by the map views: contexts, sizes and RGBA blits.
 
-use leptos::prelude::document;
+use leptos::html::Canvas;
+use leptos::prelude::*;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, Element, HtmlCanvasElement, ImageData, ResizeObserver};
@@ -48,7 +49,7 @@ pub fn put_rgba(
     context_2d(canvas)?.put_image_data(&image, 0.0, 0.0).ok()
 }
 
-/// A watch on an element's size on the page; it stops when dropped.
+/// A watch on an element's size on the page, which stops when dropped.
 pub struct SizeWatch {
     observer: ResizeObserver,
     // The callback must live as long as the observer.
@@ -74,4 +75,19 @@ pub fn watch_size(element: &Element, on_resize: impl FnMut() + 'static) -> Optio
         observer,
         _callback: callback,
     })
+}
+
+/// Returns a counter that goes up each time `canvas` changes size on the
+/// page, for effects that must then draw it again.
+pub fn size_changes(canvas: NodeRef<Canvas>) -> RwSignal<u64> {
+    let changes = RwSignal::new(0_u64);
+    let watch = StoredValue::new_local(None::<SizeWatch>);
+    Effect::new(move |_| {
+        if let Some(canvas) = canvas.get() {
+            let started = watch_size(&canvas, move || changes.update(|count| *count += 1));
+            watch.set_value(started);
+        }
+    });
+    on_cleanup(move || watch.set_value(None));
+    changes
 }

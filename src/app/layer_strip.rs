@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
-use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba, watch_size, SizeWatch};
+use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba, size_changes};
 use super::maps::{MapStore, Maps};
 use super::state::{AppState, StripMode};
 use crate::data::palette::class_colour;
@@ -70,15 +70,7 @@ pub fn LayerStrip() -> impl IntoView {
     let retries = StoredValue::new_local(0_u8);
 
     // The slots move when the strip's width changes, so a resize repaints.
-    let resizes = RwSignal::new(0_u64);
-    let size_watch = StoredValue::new_local(None::<SizeWatch>);
-    Effect::new(move |_| {
-        if let Some(canvas) = canvas_ref.get() {
-            let watch = watch_size(&canvas, move || resizes.update(|count| *count += 1));
-            size_watch.set_value(watch);
-        }
-    });
-    on_cleanup(move || size_watch.set_value(None));
+    let resizes = size_changes(canvas_ref);
 
     Effect::new(move |_| {
         store.version.track();

@@ -11,7 +11,7 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
-use super::super::canvas::{context_2d, match_css_size, watch_size, SizeWatch};
+use super::super::canvas::{context_2d, match_css_size, size_changes};
 use super::super::state::AppState;
 use super::runner::CurveView;
 use crate::measures::display::{format_number, place_on_log_axis, AxisPlace};
@@ -50,15 +50,7 @@ pub fn LooPlot(curve: RwSignal<CurveView>, marker_accuracy: Signal<Option<f64>>)
     let geometry = RwSignal::new(None::<PlotGeometry>);
 
     // The canvases follow the page's width, so a new width needs a new drawing.
-    let resizes = RwSignal::new(0_u64);
-    let size_watch = StoredValue::new_local(None::<SizeWatch>);
-    Effect::new(move |_| {
-        if let Some(canvas) = curve_ref.get() {
-            let watch = watch_size(&canvas, move || resizes.update(|count| *count += 1));
-            size_watch.set_value(watch);
-        }
-    });
-    on_cleanup(move || size_watch.set_value(None));
+    let resizes = size_changes(curve_ref);
 
     Effect::new(move |_| {
         resizes.track();
