@@ -20,6 +20,21 @@ pub fn random_training(rng: &mut ChaCha8Rng, n: usize, classes: usize) -> Traini
     TrainingSet::new(points, labels, classes).expect("random points are valid")
 }
 
+/// Draws `n` points on the 9 × 9 lattice of spacing 0.2 around the origin,
+/// then their labels uniform over `classes`. Many distances then tie exactly.
+pub fn lattice_training(rng: &mut ChaCha8Rng, n: usize, classes: usize) -> TrainingSet {
+    let points = (0..n)
+        .map(|_| {
+            Point2::new(
+                rng.gen_range(-4..=4) as f64 * 0.2,
+                rng.gen_range(-4..=4) as f64 * 0.2,
+            )
+        })
+        .collect();
+    let labels = (0..n).map(|_| rng.gen_range(0..classes)).collect();
+    TrainingSet::new(points, labels, classes).expect("lattice points are valid")
+}
+
 /// Draws one point uniform in [-1, 1]².
 pub fn random_point(rng: &mut ChaCha8Rng) -> Point2<f64> {
     Point2::new(rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0))

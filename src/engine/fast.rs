@@ -810,6 +810,7 @@ mod tests {
     use crate::engine::tests::{compare_with_reference, random_training, Comparison};
     use crate::engine::Grid;
     use crate::model::{RawParams, Suppression};
+    use crate::test_support::lattice_training;
 
     /// Compares the fast engine's map with the f64 model (see
     /// [`compare_with_reference`]) and returns the engine's pruning counts too.
@@ -864,16 +865,7 @@ mod tests {
         for _ in 0..6 {
             // Points on a coarse lattice, so many distances tie exactly.
             let points = rng.gen_range(1..50);
-            let coordinates = (0..points)
-                .map(|_| {
-                    Point2::new(
-                        rng.gen_range(-4..=4) as f64 * 0.2,
-                        rng.gen_range(-4..=4) as f64 * 0.2,
-                    )
-                })
-                .collect();
-            let labels = (0..points).map(|_| rng.gen_range(0..4)).collect();
-            let training = TrainingSet::new(coordinates, labels, 4).unwrap();
+            let training = lattice_training(&mut rng, points, 4);
             let k = rng.gen_range(1..=points);
             let raw = RawParams {
                 beta: 0.0,

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::tests::{compare_with_reference, random_training};
 use super::{DirectEngine, FastEngine, Grid, MapEngine, MapOutput};
 use crate::model::{Model, RawParams, Suppression, TrainingSet};
-use crate::test_support::{hard, soft};
+use crate::test_support::{hard, lattice_training, soft};
 
 /// β from uniform layers to far beyond the scale of the plot domain [-1, 1]².
 const BETAS: [f64; 7] = [0.0, 1e-2, 1.0, 30.0, 1e3, 1e5, 1e8];
@@ -281,16 +281,7 @@ fn fast_hard_focus_gives_voronoi_cells_with_ties() {
         // Points on a coarse lattice, with cell centres on a finer one, so
         // that many distances tie exactly and the tie-break by index shows.
         let points = rng.gen_range(2..25);
-        let coordinates = (0..points)
-            .map(|_| {
-                Point2::new(
-                    rng.gen_range(-4..=4) as f64 * 0.2,
-                    rng.gen_range(-4..=4) as f64 * 0.2,
-                )
-            })
-            .collect();
-        let labels = (0..points).map(|_| rng.gen_range(0..3)).collect();
-        let training = TrainingSet::new(coordinates, labels, 3).unwrap();
+        let training = lattice_training(&mut rng, points, 3);
         let k = rng.gen_range(1..=points.min(6));
         let grid = Grid::square((-1.0, 1.0), 10);
         assert_hard_activations_are_voronoi_cells(&mut FastEngine::default(), &training, k, grid);
