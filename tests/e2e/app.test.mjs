@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
+  CLASS_COLOURS,
   closestClass,
   mapState,
   openApp,
@@ -14,13 +15,6 @@ import {
   useServerAndBrowser,
   waitForSettledMap,
 } from './harness.mjs';
-
-// Okabe–Ito colours of classes 0, 1, 2 as the app paints them.
-const CLASS_COLOURS = [
-  [230, 159, 0],
-  [86, 180, 233],
-  [0, 158, 115],
-];
 
 const shared = useServerAndBrowser();
 

@@ -152,6 +152,13 @@ export async function plotDigest(page) {
   });
 }
 
+// Okabe–Ito colours of classes 0, 1, 2 as the app paints them.
+export const CLASS_COLOURS = [
+  [230, 159, 0],
+  [86, 180, 233],
+  [0, 158, 115],
+];
+
 /** Returns the class whose colour direction from white best matches `pixel`. */
 export function closestClass(pixel, colours) {
   const away = pixel.slice(0, 3).map((c) => 255 - c);

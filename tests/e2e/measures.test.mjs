@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
+  CLASS_COLOURS,
   mapState,
   openApp,
   pixelAt,
@@ -13,11 +14,6 @@ import {
   waitForSettledMap,
 } from './harness.mjs';
 
-// Okabe–Ito colours of classes 0 and 1 as the app paints them.
-const CLASS_COLOURS = [
-  [230, 159, 0],
-  [86, 180, 233],
-];
 // The marker at the current β on the curve (Okabe–Ito vermilion).
 const MARKER_COLOUR = [213, 94, 0];
 // Radius of a drawn point in CSS pixels in scenes of up to 2000 points.
