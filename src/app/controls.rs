@@ -17,7 +17,7 @@ use crate::model::{Params, RawParams, Suppression};
 /// Steps of a logarithmic slider; step 0 is exactly 0.
 const LOG_STEPS: u32 = 240;
 /// After this long without slider input the gesture ends and maps refine.
-const SLIDER_QUIET: Duration = Duration::from_millis(200);
+pub const SLIDER_QUIET: Duration = Duration::from_millis(200);
 
 /// Maps a slider step to a value: 0 at step 0, then `min … max` geometrically.
 fn step_to_value(step: u32, (min, max): (f64, f64)) -> f64 {
@@ -239,23 +239,39 @@ fn typed_text(param: LogParam, value: f64, state: AppState) -> String {
     }
 }
 
+/// Returns one radio button of the group `name`, checked while `selected`
+/// is `value` and setting it when chosen.
+pub fn radio_option<T>(
+    name: &'static str,
+    selected: RwSignal<T>,
+    value: T,
+    label: &'static str,
+    disabled: Signal<bool>,
+) -> impl IntoView
+where
+    T: PartialEq + Copy + Send + Sync + 'static,
+{
+    view! {
+        <label>
+            <input
+                type="radio"
+                name=name
+                prop:checked=move || selected.get() == value
+                prop:disabled=move || disabled.get()
+                on:change=move |_| selected.set(value)
+            />
+            {label}
+        </label>
+    }
+}
+
 /// Switches between the note's additive suppression and the multiplicative rule.
 #[component]
 pub fn SuppressionSwitch() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let hard = Signal::derive(move || state.hard.get());
     let option = move |rule: Suppression, label: &'static str| {
-        view! {
-            <label>
-                <input
-                    type="radio"
-                    name="suppression"
-                    prop:checked=move || state.suppression.get() == rule
-                    prop:disabled=move || state.hard.get()
-                    on:change=move |_| state.suppression.set(rule)
-                />
-                {label}
-            </label>
-        }
+        radio_option("suppression", state.suppression, rule, label, hard)
     };
     view! {
         <fieldset class="control suppression">

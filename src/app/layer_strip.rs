@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlElement};
 
 use super::canvas::{context_2d, detached_canvas, match_css_size, put_rgba, size_changes};
+use super::controls::radio_option;
 use super::maps::{MapStore, Maps};
 use super::state::{AppState, StripMode};
 use crate::data::palette::class_colour;
@@ -115,17 +116,13 @@ pub fn LayerStrip() -> impl IntoView {
         StripMode::RunningAverage => "Running average after k layers: the output building up",
     };
     let mode_option = move |mode: StripMode, label: &'static str| {
-        view! {
-            <label>
-                <input
-                    type="radio"
-                    name="strip-mode"
-                    prop:checked=move || state.strip_mode.get() == mode
-                    on:change=move |_| state.strip_mode.set(mode)
-                />
-                {label}
-            </label>
-        }
+        radio_option(
+            "strip-mode",
+            state.strip_mode,
+            mode,
+            label,
+            Signal::from(false),
+        )
     };
     view! {
         <section class="layer-strip" aria-label="layer maps">

@@ -5,10 +5,9 @@
 mod loo_plot;
 mod runner;
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 
+use super::controls::SLIDER_QUIET;
 use super::maps::MapStore;
 use super::state::AppState;
 use crate::measures::display::format_tally;
@@ -16,8 +15,6 @@ use crate::measures::incremental::{PointMeasures, Tally};
 use loo_plot::LooPlot;
 use runner::{MeasuresRunner, Phase, PointsView};
 
-/// After this long without held-out slider input the gesture ends.
-const SLIDER_QUIET: Duration = Duration::from_millis(200);
 /// The held-out share's largest value and its slider step.
 const MAX_HELD_OUT_SHARE: f64 = 0.9;
 const HELD_OUT_STEP: f64 = 0.05;
