@@ -37,10 +37,17 @@ function summary(label, samples) {
 // rendering update. An animation frame callback that runs before the app's
 // callbacks sets the flag. A zero timeout clears it, and that timeout runs
 // once the frame's style, layout, paint and commit are done.
+// `frameClock.afterRender(callback)` calls back once the frame that shows a
+// change made now has been rendered: this frame inside a rendering update,
+// the next one otherwise.
 async function installFrameClock(page) {
   await page.evaluate(() => {
     if (window.frameClock) return;
     const clock = { inFrame: false };
+    clock.afterRender = (callback) => {
+      if (clock.inFrame) setTimeout(callback, 0);
+      else requestAnimationFrame(() => setTimeout(callback, 0));
+    };
     window.frameClock = clock;
     requestAnimationFrame(function tick() {
       requestAnimationFrame(tick);
@@ -85,8 +92,7 @@ async function armStepClock(page, eventType) {
             resolution: Number(frame.dataset.resolution),
           });
         };
-        if (window.frameClock.inFrame) setTimeout(finish, 0);
-        else requestAnimationFrame(() => setTimeout(finish, 0));
+        window.frameClock.afterRender(finish);
       });
       observer.observe(frame, { attributes: true, attributeFilter: ['data-version'] });
       setTimeout(() => reject(new Error(`no new map 5 s after ${eventType}`)), 5000);
@@ -133,10 +139,7 @@ async function armSettleClock(page, eventType) {
       if (clock.settled === null && newer && frame.dataset.resolution === '200') {
         observer.disconnect();
         clock.computeMs = Number(frame.dataset.computeMs);
-        // As in armStepClock: stop once the frame that shows the map is rendered.
-        const finish = () => { clock.settled = performance.now(); };
-        if (window.frameClock.inFrame) setTimeout(finish, 0);
-        else requestAnimationFrame(() => setTimeout(finish, 0));
+        window.frameClock.afterRender(() => { clock.settled = performance.now(); });
       }
     });
     observer.observe(frame, { attributes: true, attributeFilter: ['data-version', 'data-resolution'] });
