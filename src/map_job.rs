@@ -141,12 +141,14 @@ impl MapRequest {
 /// has its map code compiled by the browser's optimising tier before its first
 /// real part.
 ///
-/// Chromium first runs WebAssembly from a quick baseline compile and
-/// optimises a function only after it has run for a while. In a worker that
-/// had not computed before, the first full-resolution job took about 100 ms
-/// where later ones took 30–40 ms (iris, 2 workers). After this warm-up,
-/// which took 50–60 ms there, the first job took 44–58 ms. Like any earlier evaluation, it can move later
-/// results in their last f32 digits only (see the fast engine's pruning margin).
+/// V8, Chromium's engine, compiles WebAssembly first with its baseline
+/// compiler Liftoff, and with its optimising compiler TurboFan only the
+/// functions that run often ("WebAssembly Dynamic Tiering", v8.dev blog).
+/// In a worker that had not computed before, the first full-resolution job
+/// took 88–113 ms where later ones took 30–40 ms (iris, 2 workers, Chromium
+/// 156). After this warm-up, which took 50–60 ms there, the first job took
+/// 44–58 ms. Like any earlier evaluation, the warm-up can move later results
+/// in their last f32 digits only (see the fast engine's pruning margin).
 pub fn warm_up(engine: &mut impl MapEngine) {
     const POINTS: usize = 120;
     const CLASSES: usize = 4;

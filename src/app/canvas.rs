@@ -64,8 +64,8 @@ impl Drop for SizeWatch {
 
 /// Calls `on_resize` once `element` has a size and after every change of it.
 ///
-/// A window resize is not the only cause: a scrollbar that appears or goes
-/// away, or a panel that grows, changes the width too. Returns `None` where
+/// Besides a window resize, a scrollbar that appears or goes away, or a
+/// panel that grows, changes the width too. Returns `None` where
 /// the browser has no `ResizeObserver`.
 pub fn watch_size(element: &Element, on_resize: impl FnMut() + 'static) -> Option<SizeWatch> {
     let callback = Closure::<dyn FnMut()>::new(on_resize);

@@ -244,7 +244,7 @@ fn strip_hint(state: AppState) -> String {
     }
 }
 
-/// One layer's slot in the strip, as a button that opens the map large; the
+/// One layer's slot in the strip, as a button that opens the map large. The
 /// strip's canvas paints the map into it.
 #[component]
 fn LayerMap(

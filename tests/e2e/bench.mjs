@@ -95,7 +95,7 @@ async function armStepClock(page, eventType) {
         window.frameClock.afterRender(finish);
       });
       observer.observe(frame, { attributes: true, attributeFilter: ['data-version'] });
-      setTimeout(() => reject(new Error(`no new map 5 s after ${eventType}`)), 5000);
+      setTimeout(() => reject(new Error(`timed out: no new map 5 s after ${eventType}`)), 5000);
     });
   }, eventType);
 }
@@ -354,7 +354,7 @@ try {
   }
   await page.mouse.up();
 
-  // A drag that stops without a release: the clock runs from the last move.
+  // A drag that stops without a release, timed from its last move.
   await page.mouse.down();
   await timeInput(page, 'pointermove', () => page.mouse.move(start.x + towards.x * 6, start.y + towards.y * 4));
   await armSettleClock(page, 'pointermove');
@@ -362,7 +362,7 @@ try {
   settle['point drag, held still after the last move'] = await readSettleClock(page);
   await page.mouse.up();
 
-  // Arrow keys on the map move the selected point: key events are not
+  // Arrow keys on the map move the selected point. Key events are not
   // aligned to frames, so they arrive at any time within one.
   await page.getByRole('img', { name: 'decision map' }).focus();
   const keySteps = [];
